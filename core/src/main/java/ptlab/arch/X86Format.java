@@ -1,0 +1,233 @@
+package ptlab.arch;
+
+/**
+ * x86-64 page-table entry format (4- and 5-level paging), as in Linux
+ * {@code arch/x86/include/asm/pgtable_types.h}.
+ *
+ * <pre>
+ *  63  62..59 58  57  56..52 51 ............................ 12 11  10   9   8   7   6   5   4   3   2   1   0
+ * +---+------+---+---+------+---------------------------------+---+---+---+---+---+---+---+---+---+---+---+---+
+ * |NX | PKEY |SD2|SW4| rsvd |  physical address [51:12]       |SD |UWP|SPC| G |PS | D | A |PCD|PWT|US |RW | P |
+ * +---+------+---+---+------+---------------------------------+---+---+---+---+---+---+---+---+---+---+---+---+
+ *   bit 7 is PS in a PUD/PMD (1G/2M leaf) and PAT in a PTE; bit 12 is PAT in a large leaf.
+ *   Non-present: bit 8 is PROTNONE (pte_present true, hardware-invalid).
+ * </pre>
+ *
+ * Table entries are {@code _PAGE_TABLE} (P|RW|US|A|D = 0x67) for user tables and
+ * {@code _KERNPG_TABLE} (0x63) for kernel ones. Memory types use Linux's PAT layout:
+ * WB = 0, WC = PWT, UC = PCD|PWT.
+ */
+public final class X86Format implements PteFormat {
+    public static final long P = 1L;
+    public static final long RW = 1L << 1;
+    public static final long US = 1L << 2;
+    public static final long PWT = 1L << 3;
+    public static final long PCD = 1L << 4;
+    public static final long A = 1L << 5;
+    public static final long D = 1L << 6;
+    public static final long PS = 1L << 7;
+    public static final long PAT = 1L << 7;
+    public static final long G = 1L << 8;
+    public static final long PROTNONE = G;
+    public static final long SPECIAL = 1L << 9;
+    public static final long UFFD_WP = 1L << 10;
+    public static final long SOFT_DIRTY = 1L << 11;
+    public static final long PAT_LARGE = 1L << 12;
+    public static final long NX = 1L << 63;
+    /** Physical address field [51:12]. */
+    public static final long PA_MASK = 0x000F_FFFF_FFFF_F000L;
+    public static final long PAGE_TABLE = P | RW | US | A | D;
+    public static final long KERNPG_TABLE = P | RW | A | D;
+    /** {@code _PAGE_KNL_ERRATUM_MASK}: A and D may be set spuriously in a none entry. */
+    private static final long ERRATUM = A | D;
+
+    @Override
+    public String name() {
+        return "x86-64";
+    }
+
+    @Override
+    public int physAddrBits() {
+        return 52;
+    }
+
+    @Override
+    public boolean isNone(long e) {
+        return (e & ~ERRATUM) == 0;
+    }
+
+    @Override
+    public boolean isPresent(long e) {
+        return (e & (P | PROTNONE)) != 0;
+    }
+
+    @Override
+    public boolean isValid(long e) {
+        return (e & P) != 0;
+    }
+
+    @Override
+    public boolean isTable(Level level, long e) {
+        return level != Level.PTE && (e & P) != 0 && (e & PS) == 0;
+    }
+
+    @Override
+    public boolean isLeaf(Level level, long e) {
+        if (level == Level.PTE) {
+            return isPresent(e);
+        }
+        return isPresent(e) && (e & PS) != 0;
+    }
+
+    @Override
+    public boolean isBad(Level level, long e) {
+        if (level == Level.PTE || !isValid(e) || (e & PS) != 0) {
+            return false;
+        }
+        // pmd_bad(): apart from US and A, a table entry carries exactly P|RW|D (NX included in the flags).
+        long flags = e & ~PA_MASK;
+        return (flags & ~(US | A)) != (KERNPG_TABLE & ~A);
+    }
+
+    @Override
+    public long mkTable(Level level, long tablePa, TableKind kind) {
+        checkPa(tablePa, 1L << 12);
+        return tablePa | (kind == TableKind.USER ? PAGE_TABLE : KERNPG_TABLE);
+    }
+
+    @Override
+    public long mkLeaf(Level level, long pa, PageProt prot) {
+        boolean huge = level != Level.PTE;
+        checkPa(pa, 1L << 12);
+        long e = pa;
+        if (prot.read()) {
+            e |= P;
+            if (prot.global()) {
+                e |= G;
+            }
+        } else {
+            e |= PROTNONE;
+        }
+        if (prot.write()) {
+            e |= RW;
+        }
+        if (prot.user()) {
+            e |= US;
+        }
+        if (prot.young()) {
+            e |= A;
+        }
+        if (prot.dirty()) {
+            e |= D;
+        }
+        if (!prot.exec()) {
+            e |= NX;
+        }
+        if (huge) {
+            e |= PS;
+        }
+        switch (prot.type()) {
+            case NORMAL_NC:
+                e |= PWT;
+                break;
+            case DEVICE:
+                e |= PWT | PCD;
+                break;
+            default:
+                break;
+        }
+        return e;
+    }
+
+    private void checkPa(long pa, long align) {
+        if ((pa & (align - 1)) != 0 || (pa & ~PA_MASK) != 0) {
+            throw new IllegalArgumentException("physical address 0x" + Long.toHexString(pa) + " does not fit the x86-64 format");
+        }
+    }
+
+    @Override
+    public long outputAddress(Level level, long e) {
+        if (level != Level.PTE && (e & PS) != 0) {
+            return e & PA_MASK & ~PAT_LARGE;
+        }
+        return e & PA_MASK;
+    }
+
+    @Override
+    public PageProt prot(Level level, long e) {
+        boolean present = (e & P) != 0;
+        MemType type = (e & PCD) != 0 ? MemType.DEVICE : (e & PWT) != 0 ? MemType.NORMAL_NC : MemType.NORMAL;
+        return new PageProt(present, (e & RW) != 0, (e & NX) == 0, (e & US) != 0, present && (e & G) != 0,
+                (e & A) != 0, (e & D) != 0, type);
+    }
+
+    @Override
+    public TableKind tableKind(Level level, long e) {
+        return (e & US) != 0 ? TableKind.USER : TableKind.KERNEL;
+    }
+
+    @Override
+    public long mkWrite(long e) {
+        return e | RW;
+    }
+
+    @Override
+    public long wrprotect(long e) {
+        return e & ~RW;
+    }
+
+    @Override
+    public boolean isWrite(long e) {
+        return (e & RW) != 0;
+    }
+
+    @Override
+    public long mkYoung(long e) {
+        return e | A;
+    }
+
+    @Override
+    public long mkOld(long e) {
+        return e & ~A;
+    }
+
+    @Override
+    public boolean isYoung(long e) {
+        return (e & A) != 0;
+    }
+
+    @Override
+    public long mkDirty(long e) {
+        return e | D;
+    }
+
+    @Override
+    public long mkClean(long e) {
+        return e & ~D;
+    }
+
+    @Override
+    public boolean isDirty(long e) {
+        return (e & D) != 0;
+    }
+
+    @Override
+    public long mkHuge(long e) {
+        return e | PS;
+    }
+
+    @Override
+    public long mkCont(long e) {
+        throw new UnsupportedOperationException("x86-64 has no contiguous bit");
+    }
+
+    @Override
+    public long mkNonCont(long e) {
+        return e;
+    }
+
+    @Override
+    public boolean isCont(long e) {
+        return false;
+    }
+}

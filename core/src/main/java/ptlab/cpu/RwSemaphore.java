@@ -1,0 +1,68 @@
+package ptlab.cpu;
+
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * {@code struct rw_semaphore}, as used for {@code mmap_lock}: shared readers, one writer,
+ * sleeping. {@link #assertLocked()} and {@link #assertWriteLocked()} are
+ * {@code mmap_assert_locked} and {@code mmap_assert_write_locked}.
+ */
+public final class RwSemaphore extends KernelLock {
+    private final ReentrantReadWriteLock inner = new ReentrantReadWriteLock();
+    private final ViolationLog log;
+
+    public RwSemaphore(String name, ViolationLog log) {
+        super(name, LockClass.MMAP_LOCK);
+        this.log = log;
+    }
+
+    private SimCpu enter() {
+        SimCpu cpu = beforeAcquire(0);
+        if (cpu.inAtomic()) {
+            log.record("might-sleep", "down(" + name() + ") in atomic context on " + cpu + ": " + cpu.atomicReason());
+        }
+        return cpu;
+    }
+
+    public void readLock() {
+        SimCpu cpu = enter();
+        inner.readLock().lock();
+        acquired(cpu, 0);
+    }
+
+    public void readUnlock() {
+        released(SimCpu.current());
+        inner.readLock().unlock();
+    }
+
+    public void writeLock() {
+        SimCpu cpu = enter();
+        inner.writeLock().lock();
+        acquired(cpu, 0);
+    }
+
+    public void writeUnlock() {
+        released(SimCpu.current());
+        inner.writeLock().unlock();
+    }
+
+    /** {@code mmap_write_downgrade}. */
+    public void downgrade() {
+        inner.readLock().lock();
+        inner.writeLock().unlock();
+    }
+
+    public boolean isWriteLockedByCurrentThread() {
+        return inner.isWriteLockedByCurrentThread();
+    }
+
+    public void assertLocked() {
+        assertHeld();
+    }
+
+    public void assertWriteLocked() {
+        if (!inner.isWriteLockedByCurrentThread()) {
+            throw new LockProtocolError(name() + " is not write-locked by " + SimCpu.current());
+        }
+    }
+}

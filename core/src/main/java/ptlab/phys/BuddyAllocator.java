@@ -1,0 +1,263 @@
+package ptlab.phys;
+
+import java.util.ArrayList;
+import java.util.List;
+import ptlab.cpu.SimCpu;
+import ptlab.cpu.ViolationLog;
+
+/**
+ * The buddy allocator ({@code mm/page_alloc.c}) over {@link PhysicalMemory}: orders 0 to
+ * {@link #MAX_ORDER}, a free list per order, split on allocation and merge with the buddy
+ * ({@code pfn ^ (1 << order)}) on free.
+ *
+ * <p>Memory never handed out is not on any list: a high-water mark {@code untouched} marks
+ * where never-used max-order blocks begin, and is carved from when the lists run dry. A
+ * max-order block freed just below the mark lowers it again, so freeing everything restores
+ * the initial state (empty lists, mark at 0) and host memory stays proportional to use.
+ *
+ * <p>Before allocating it runs the checks of {@code might_alloc()}: a may-sleep allocation
+ * from an atomic context is a {@code might-sleep} violation; with PREEMPT_RT any allocation
+ * inside {@code stop_machine} is one (the allocator's locks sleep there). Then the
+ * {@link FaultInjector} may fail it.
+ */
+public final class BuddyAllocator {
+    public static final int MAX_ORDER = 10;
+    private static final long NIL = -1;
+
+    private final PhysicalMemory mem;
+    private final ViolationLog log;
+    private final FaultInjector injector = new FaultInjector();
+    private final long[] heads = new long[MAX_ORDER + 1];
+    private final long[] counts = new long[MAX_ORDER + 1];
+    private long untouched;
+    private long allocatedFrames;
+    private long allocations;
+    private long frees;
+    private volatile boolean preemptRt;
+
+    public BuddyAllocator(PhysicalMemory mem) {
+        this.mem = mem;
+        this.log = mem.log();
+        java.util.Arrays.fill(heads, NIL);
+    }
+
+    public PhysicalMemory memory() {
+        return mem;
+    }
+
+    public FaultInjector faultInjector() {
+        return injector;
+    }
+
+    /** With PREEMPT_RT, allocating inside stop_machine (even GFP_ATOMIC) is a violation. */
+    public void setPreemptRt(boolean on) {
+        preemptRt = on;
+    }
+
+    public boolean preemptRt() {
+        return preemptRt;
+    }
+
+    /**
+     * Allocates {@code 2^order} frames.
+     *
+     * @param site name of the calling site, for fault injection and messages
+     */
+    public AllocResult allocate(int order, Gfp gfp, String site) {
+        if (order < 0 || order > MAX_ORDER) {
+            throw new IllegalArgumentException("order " + order + " outside 0.." + MAX_ORDER);
+        }
+        SimCpu cpu = SimCpu.current();
+        if (gfp.maySleep() && cpu.inAtomic()) {
+            log.record("might-sleep", site + ": " + gfp + " allocation in atomic context on " + cpu + ": " + cpu.atomicReason());
+        } else if (preemptRt && cpu.inStopMachine()) {
+            log.record("might-sleep", site + ": " + gfp + " allocation inside stop_machine on PREEMPT_RT (" + cpu + ")");
+        }
+        if (injector.shouldFail(site)) {
+            return new AllocResult.Failed(site, order, true);
+        }
+        long pfn;
+        synchronized (this) {
+            pfn = take(order);
+            if (pfn == NIL) {
+                return new AllocResult.Failed(site, order, false);
+            }
+            allocatedFrames += 1L << order;
+            allocations++;
+        }
+        mem.setRefcount(pfn, 1);
+        return new AllocResult.Frames(pfn, order);
+    }
+
+    /** Frees a block that {@link #allocate} returned, with the same order. */
+    public void free(long pfn, int order) {
+        mem.checkPfn(pfn);
+        synchronized (this) {
+            Section s = mem.section(pfn);
+            int off = PhysicalMemory.offset(pfn);
+            if (s == null || s.state[off] != Section.ALLOCATED_HEAD) {
+                throw new InvalidFrameException("free of pfn 0x" + Long.toHexString(pfn) + " which is not allocated (double free?)");
+            }
+            if (s.order[off] != order) {
+                throw new InvalidFrameException("free of pfn 0x" + Long.toHexString(pfn) + " with order " + order
+                        + " but it was allocated with order " + s.order[off]);
+            }
+            s.state[off] = Section.UNUSED;
+            s.refcount[off] = 0;
+            mem.poisonFreed(pfn, order);
+            allocatedFrames -= 1L << order;
+            frees++;
+            release(pfn, order);
+        }
+    }
+
+    /* ---- lists (all under this) ---- */
+
+    private long take(int order) {
+        int k = order;
+        while (k <= MAX_ORDER && heads[k] == NIL) {
+            k++;
+        }
+        long pfn;
+        if (k > MAX_ORDER) {
+            if (untouched + (1L << MAX_ORDER) > mem.frames()) {
+                return NIL;
+            }
+            pfn = untouched;
+            untouched += 1L << MAX_ORDER;
+            k = MAX_ORDER;
+        } else {
+            pfn = heads[k];
+            unlink(pfn, k);
+        }
+        // Split: keep the lower half, free the upper halves down to the wanted order.
+        while (k > order) {
+            k--;
+            push(pfn + (1L << k), k);
+        }
+        Section s = mem.sectionForWrite(pfn);
+        int off = PhysicalMemory.offset(pfn);
+        s.state[off] = Section.ALLOCATED_HEAD;
+        s.order[off] = (byte) order;
+        return pfn;
+    }
+
+    private void release(long pfn, int order) {
+        int k = order;
+        while (k < MAX_ORDER) {
+            long buddy = pfn ^ (1L << k);
+            if (buddy >= untouched) {
+                break;
+            }
+            Section bs = mem.section(buddy);
+            int boff = PhysicalMemory.offset(buddy);
+            if (bs == null || bs.state[boff] != Section.FREE_HEAD || bs.order[boff] != k) {
+                break;
+            }
+            unlink(buddy, k);
+            bs.state[boff] = Section.UNUSED;
+            pfn = Math.min(pfn, buddy);
+            k++;
+        }
+        if (k == MAX_ORDER && pfn + (1L << MAX_ORDER) == untouched) {
+            untouched = pfn;
+            // Absorb max-order free blocks that now sit just below the mark.
+            while (untouched > 0) {
+                long below = untouched - (1L << MAX_ORDER);
+                Section bs = mem.section(below);
+                int boff = PhysicalMemory.offset(below);
+                if (bs == null || bs.state[boff] != Section.FREE_HEAD || bs.order[boff] != MAX_ORDER) {
+                    break;
+                }
+                unlink(below, MAX_ORDER);
+                bs.state[boff] = Section.UNUSED;
+                untouched = below;
+            }
+            return;
+        }
+        push(pfn, k);
+    }
+
+    private void push(long pfn, int k) {
+        Section s = mem.sectionForWrite(pfn);
+        int off = PhysicalMemory.offset(pfn);
+        s.state[off] = Section.FREE_HEAD;
+        s.order[off] = (byte) k;
+        s.prev[off] = NIL;
+        s.next[off] = heads[k];
+        if (heads[k] != NIL) {
+            mem.section(heads[k]).prev[PhysicalMemory.offset(heads[k])] = pfn;
+        }
+        heads[k] = pfn;
+        counts[k]++;
+    }
+
+    private void unlink(long pfn, int k) {
+        Section s = mem.section(pfn);
+        int off = PhysicalMemory.offset(pfn);
+        long n = s.next[off];
+        long p = s.prev[off];
+        if (p == NIL) {
+            heads[k] = n;
+        } else {
+            mem.section(p).next[PhysicalMemory.offset(p)] = n;
+        }
+        if (n != NIL) {
+            mem.section(n).prev[PhysicalMemory.offset(n)] = p;
+        }
+        counts[k]--;
+    }
+
+    /* ---- statistics ---- */
+
+    public synchronized long allocatedFrames() {
+        return allocatedFrames;
+    }
+
+    public synchronized long freeFrames() {
+        return mem.frames() - allocatedFrames;
+    }
+
+    public synchronized long allocations() {
+        return allocations;
+    }
+
+    public synchronized long frees() {
+        return frees;
+    }
+
+    /** Free blocks per order, then the untouched mark: the allocator's whole free state. */
+    public synchronized List<Long> freeState() {
+        List<Long> out = new ArrayList<>();
+        for (int k = 0; k <= MAX_ORDER; k++) {
+            out.add(counts[k]);
+        }
+        out.add(untouched);
+        return out;
+    }
+
+    /** The pfns on the free list of {@code order}, in list order (for tests and the checker). */
+    public synchronized List<Long> freeList(int order) {
+        List<Long> out = new ArrayList<>();
+        for (long p = heads[order]; p != NIL; p = mem.section(p).next[PhysicalMemory.offset(p)]) {
+            out.add(p);
+        }
+        return out;
+    }
+
+    /** Whether {@code pfn} lies inside some free block (for the checker: no reachable frame is free). */
+    public synchronized boolean isFree(long pfn) {
+        mem.checkPfn(pfn);
+        if (pfn >= untouched) {
+            return true;
+        }
+        for (int k = 0; k <= MAX_ORDER; k++) {
+            long head = pfn & -(1L << k);
+            Section s = mem.section(head);
+            if (s != null && s.state[PhysicalMemory.offset(head)] == Section.FREE_HEAD && s.order[PhysicalMemory.offset(head)] == k) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

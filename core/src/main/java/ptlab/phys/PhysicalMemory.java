@@ -1,0 +1,222 @@
+package ptlab.phys;
+
+import ptlab.cpu.ViolationLog;
+
+/**
+ * Simulated physical memory of up to many TiB. Only what is used costs host memory: per-frame
+ * metadata lives in {@link Section}s created on first allocation, and only frames used as page
+ * tables have backing words (one {@code long} per entry, {@code pageSize / 8} of them).
+ *
+ * <p>A freed table frame keeps its backing, filled with {@link PageDesc#POISON} and flagged,
+ * so a reader that still holds the old table sees poison and the check in {@link #readWord}
+ * reports a use-after-free.
+ */
+public final class PhysicalMemory {
+    /** log2 of frames per section. */
+    static final int SECTION_SHIFT = 15;
+    static final int SECTION_FRAMES = 1 << SECTION_SHIFT;
+
+    /** Reference counts change from any CPU: atomic read-modify-write on the section's array. */
+    private static final java.lang.invoke.VarHandle REFCOUNT = java.lang.invoke.MethodHandles.arrayElementVarHandle(int[].class);
+
+    private final int pageShift;
+    private final long frames;
+    private final Section[] sections;
+    private final ViolationLog log;
+
+    /**
+     * @param pageShift 12, 14 or 16
+     * @param ramBytes  simulated RAM size; a multiple of the largest buddy block
+     * @param log       where use-after-free reads are reported
+     */
+    public PhysicalMemory(int pageShift, long ramBytes, ViolationLog log) {
+        if (pageShift != 12 && pageShift != 14 && pageShift != 16) {
+            throw new IllegalArgumentException("page shift must be 12, 14 or 16: " + pageShift);
+        }
+        long block = 1L << (pageShift + BuddyAllocator.MAX_ORDER);
+        if (ramBytes <= 0 || ramBytes % block != 0) {
+            throw new IllegalArgumentException("RAM size " + ramBytes + " must be a positive multiple of " + block
+                    + " bytes (the largest buddy block)");
+        }
+        long nsec = ((ramBytes >>> pageShift) + SECTION_FRAMES - 1) >>> SECTION_SHIFT;
+        if (nsec > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("RAM size " + ramBytes + " is too large");
+        }
+        this.pageShift = pageShift;
+        this.frames = ramBytes >>> pageShift;
+        this.sections = new Section[(int) nsec];
+        this.log = log;
+    }
+
+    public int pageShift() {
+        return pageShift;
+    }
+
+    public long pageSize() {
+        return 1L << pageShift;
+    }
+
+    public long frames() {
+        return frames;
+    }
+
+    public long ramBytes() {
+        return frames << pageShift;
+    }
+
+    public ViolationLog log() {
+        return log;
+    }
+
+    /** Words in one table frame. */
+    public int wordsPerFrame() {
+        return 1 << (pageShift - 3);
+    }
+
+    /** Number of sections whose metadata exists (host memory grows with this). */
+    public int sectionsInUse() {
+        int n = 0;
+        for (Section s : sections) {
+            if (s != null) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /* ---- address checks ---- */
+
+    /** Checks {@code pa} is page-aligned and inside RAM; returns its pfn. */
+    public long pfnOf(long pa) {
+        if ((pa & (pageSize() - 1)) != 0) {
+            throw new InvalidFrameException("physical address 0x" + Long.toHexString(pa) + " is not aligned to the "
+                    + pageSize() + "-byte page");
+        }
+        long pfn = pa >>> pageShift;
+        checkPfn(pfn);
+        return pfn;
+    }
+
+    public long paOf(long pfn) {
+        return pfn << pageShift;
+    }
+
+    void checkPfn(long pfn) {
+        if (pfn < 0 || pfn >= frames) {
+            throw new InvalidFrameException("pfn 0x" + Long.toHexString(pfn) + " is outside RAM (0x"
+                    + Long.toHexString(frames) + " frames)");
+        }
+    }
+
+    /* ---- sections ---- */
+
+    Section section(long pfn) {
+        return sections[(int) (pfn >>> SECTION_SHIFT)];
+    }
+
+    /** The section of {@code pfn}, created if absent; only under the allocator lock. */
+    Section sectionForWrite(long pfn) {
+        int i = (int) (pfn >>> SECTION_SHIFT);
+        Section s = sections[i];
+        if (s == null) {
+            s = new Section(SECTION_FRAMES);
+            sections[i] = s;
+        }
+        return s;
+    }
+
+    static int offset(long pfn) {
+        return (int) (pfn & (SECTION_FRAMES - 1));
+    }
+
+    /* ---- per-frame metadata ---- */
+
+    /** Whether {@code pfn} is the head of an allocated block. */
+    public boolean isAllocated(long pfn) {
+        checkPfn(pfn);
+        Section s = section(pfn);
+        return s != null && s.state[offset(pfn)] == Section.ALLOCATED_HEAD;
+    }
+
+    /** The table metadata of {@code pfn}, or {@code null} if it never held a table. */
+    public PageDesc descOrNull(long pfn) {
+        checkPfn(pfn);
+        Section s = section(pfn);
+        return s == null ? null : s.desc[offset(pfn)];
+    }
+
+    /**
+     * Prepares an allocated frame for use as a table and returns its descriptor with backing
+     * words, zeroed when {@code zero} (else whatever the frame last held: poison or old entries).
+     */
+    public PageDesc tableDesc(long pfn, boolean zero) {
+        checkPfn(pfn);
+        Section s = section(pfn);
+        if (s == null || s.state[offset(pfn)] != Section.ALLOCATED_HEAD) {
+            throw new InvalidFrameException("pfn 0x" + Long.toHexString(pfn) + " is not allocated");
+        }
+        PageDesc d;
+        synchronized (s) {
+            d = s.desc[offset(pfn)];
+            if (d == null) {
+                d = new PageDesc(pfn);
+                s.desc[offset(pfn)] = d;
+            }
+        }
+        d.ensureWords(wordsPerFrame(), zero);
+        d.unpoison();
+        return d;
+    }
+
+    /** The descriptor of the table at {@code pa}; the frame must be a live or freed table frame. */
+    public PageDesc descAt(long pa) {
+        PageDesc d = descOrNull(pfnOf(pa));
+        if (d == null) {
+            throw new InvalidFrameException("physical address 0x" + Long.toHexString(pa) + " holds no table");
+        }
+        return d;
+    }
+
+    /** Reads a table word with acquire ordering, reporting a read of a freed (poisoned) frame. */
+    public long readWord(PageDesc d, int index, String reader) {
+        long v = Words.getAcquire(d.words(), index);
+        if (d.poisoned()) {
+            log.record("use-after-free", reader + " read word " + index + " of freed table pfn 0x" + Long.toHexString(d.pfn()));
+        }
+        return v;
+    }
+
+    public int refcount(long pfn) {
+        Section s = section(pfn);
+        return s == null ? 0 : (int) REFCOUNT.getVolatile(s.refcount, offset(pfn));
+    }
+
+    /** {@code get_page}: atomically raises the frame's reference count. */
+    public int getPage(long pfn) {
+        return (int) REFCOUNT.getAndAdd(section(pfn).refcount, offset(pfn), 1) + 1;
+    }
+
+    /** {@code put_page} without the free: returns the new count. */
+    public int putPage(long pfn) {
+        int v = (int) REFCOUNT.getAndAdd(section(pfn).refcount, offset(pfn), -1) - 1;
+        if (v < 0) {
+            throw new InvalidFrameException("refcount of pfn 0x" + Long.toHexString(pfn) + " went negative");
+        }
+        return v;
+    }
+
+    void setRefcount(long pfn, int v) {
+        REFCOUNT.setVolatile(section(pfn).refcount, offset(pfn), v);
+    }
+
+    /** Called by the allocator when a block is freed: poisons its table backing. */
+    void poisonFreed(long pfn, int order) {
+        for (long p = pfn; p < pfn + (1L << order); p++) {
+            Section s = section(p);
+            PageDesc d = s.desc[offset(p)];
+            if (d != null) {
+                d.poison();
+            }
+        }
+    }
+}
