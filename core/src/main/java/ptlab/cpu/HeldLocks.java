@@ -50,7 +50,7 @@ final class HeldLocks {
                 return;
             }
         }
-        throw new IllegalStateException("releasing " + l.name() + " which this cpu does not hold");
+        throw new LockProtocolError("releasing " + l.name() + " which this cpu does not hold");
     }
 
     boolean holds(KernelLock l) {

@@ -31,6 +31,19 @@ public abstract class KernelLock {
         return cpu;
     }
 
+    /**
+     * The JDK locks underneath are reentrant per host thread, but a thread that runs several
+     * simulated CPUs ({@link SimCpu#runAs}) must not let a second CPU walk into a lock the
+     * first one holds: the kernel would spin forever there, the JDK lock would let it in and
+     * two CPUs would "hold" one spinlock. Refuse it as the deadlock it is.
+     */
+    final void refuseHostReentry(java.util.concurrent.locks.ReentrantLock inner, SimCpu cpu) {
+        if (inner.isHeldByCurrentThread()) {
+            throw new LockProtocolError("taking " + name + " on " + cpu
+                    + " while another simulated cpu on the same thread holds it (self-deadlock)");
+        }
+    }
+
     protected final void acquired(SimCpu cpu, int subclass) {
         cpu.held().push(this, subclass);
     }

@@ -17,6 +17,7 @@ public final class Mutex extends KernelLock {
 
     public void lock() {
         SimCpu cpu = beforeAcquire(0);
+        refuseHostReentry(inner, cpu);
         if (cpu.inAtomic()) {
             log.record("might-sleep", "mutex_lock(" + name() + ") in atomic context on " + cpu + ": " + cpu.atomicReason());
         }

@@ -26,28 +26,41 @@ public final class RwSemaphore extends KernelLock {
 
     public void readLock() {
         SimCpu cpu = enter();
+        if (inner.isWriteLockedByCurrentThread()) {
+            throw new LockProtocolError("down_read(" + name() + ") on " + cpu
+                    + " while another simulated cpu on the same thread holds it for write (self-deadlock)");
+        }
         inner.readLock().lock();
         acquired(cpu, 0);
     }
 
     public void readUnlock() {
+        if (inner.getReadHoldCount() == 0) {
+            throw new LockProtocolError("up_read(" + name() + ") without a read hold on " + SimCpu.current());
+        }
         released(SimCpu.current());
         inner.readLock().unlock();
     }
 
     public void writeLock() {
         SimCpu cpu = enter();
+        if (inner.isWriteLockedByCurrentThread() || inner.getReadHoldCount() > 0) {
+            throw new LockProtocolError("down_write(" + name() + ") on " + cpu
+                    + " while another simulated cpu on the same thread holds it (self-deadlock)");
+        }
         inner.writeLock().lock();
         acquired(cpu, 0);
     }
 
     public void writeUnlock() {
+        assertWriteLocked();
         released(SimCpu.current());
         inner.writeLock().unlock();
     }
 
     /** {@code mmap_write_downgrade}. */
     public void downgrade() {
+        assertWriteLocked();
         inner.readLock().lock();
         inner.writeLock().unlock();
     }

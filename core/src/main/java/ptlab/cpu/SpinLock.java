@@ -26,6 +26,7 @@ public final class SpinLock extends KernelLock {
     /** {@code spin_lock_nested(lock, subclass)}. */
     public void lockNested(int subclass) {
         SimCpu cpu = beforeAcquire(subclass);
+        refuseHostReentry(inner, cpu);
         cpu.preemptDisable();
         inner.lock();
         acquired(cpu, subclass);
@@ -36,6 +37,10 @@ public final class SpinLock extends KernelLock {
         SimCpu cpu = SimCpu.current();
         if (cpu.held().holds(this)) {
             throw new LockProtocolError("trylock of " + name() + " already held by " + cpu);
+        }
+        if (inner.isHeldByCurrentThread()) {
+            // Held by another simulated CPU on this thread: to the simulated kernel, contended.
+            return false;
         }
         cpu.preemptDisable();
         if (inner.tryLock()) {

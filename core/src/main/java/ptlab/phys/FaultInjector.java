@@ -66,7 +66,7 @@ public final class FaultInjector {
         return injected;
     }
 
-    boolean shouldFail(String allocSite) {
+    public boolean shouldFail(String allocSite) {
         return armed && decide(allocSite);
     }
 

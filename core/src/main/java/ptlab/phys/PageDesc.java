@@ -20,7 +20,11 @@ public final class PageDesc {
 
     private final long pfn;
     private long[] words;
-    /** Set when the frame is freed, cleared when it is allocated again. */
+    /**
+     * Set when the frame is freed; cleared when the frame becomes a table again
+     * ({@link PhysicalMemory#tableDesc}), not merely when it is allocated again: a stale reader
+     * of a table frame that now holds data is still reading freed table memory.
+     */
     private volatile boolean poisoned;
 
     /** PageTable page type: set by the ctor, cleared by the dtor. */

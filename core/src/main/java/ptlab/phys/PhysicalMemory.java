@@ -28,19 +28,20 @@ public final class PhysicalMemory {
      * @param pageShift 12, 14 or 16
      * @param ramBytes  simulated RAM size; a multiple of the largest buddy block
      * @param log       where use-after-free reads are reported
+     * @throws MemoryConfigException if the page shift or the RAM size is not one of those
      */
     public PhysicalMemory(int pageShift, long ramBytes, ViolationLog log) {
         if (pageShift != 12 && pageShift != 14 && pageShift != 16) {
-            throw new IllegalArgumentException("page shift must be 12, 14 or 16: " + pageShift);
+            throw new MemoryConfigException("page shift must be 12, 14 or 16: " + pageShift);
         }
         long block = 1L << (pageShift + BuddyAllocator.MAX_ORDER);
         if (ramBytes <= 0 || ramBytes % block != 0) {
-            throw new IllegalArgumentException("RAM size " + ramBytes + " must be a positive multiple of " + block
+            throw new MemoryConfigException("RAM size " + ramBytes + " must be a positive multiple of " + block
                     + " bytes (the largest buddy block)");
         }
         long nsec = ((ramBytes >>> pageShift) + SECTION_FRAMES - 1) >>> SECTION_SHIFT;
         if (nsec > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("RAM size " + ramBytes + " is too large");
+            throw new MemoryConfigException("RAM size " + ramBytes + " is too large");
         }
         this.pageShift = pageShift;
         this.frames = ramBytes >>> pageShift;
@@ -187,22 +188,42 @@ public final class PhysicalMemory {
     }
 
     public int refcount(long pfn) {
+        checkPfn(pfn);
         Section s = section(pfn);
         return s == null ? 0 : (int) REFCOUNT.getVolatile(s.refcount, offset(pfn));
     }
 
     /** {@code get_page}: atomically raises the frame's reference count. */
     public int getPage(long pfn) {
-        return (int) REFCOUNT.getAndAdd(section(pfn).refcount, offset(pfn), 1) + 1;
+        return (int) REFCOUNT.getAndAdd(sectionOfUsed(pfn, "get_page").refcount, offset(pfn), 1) + 1;
     }
 
-    /** {@code put_page} without the free: returns the new count. */
+    /**
+     * {@code put_page} without the free: returns the new count. A put that would take the
+     * count below zero throws and leaves it at zero (a CAS loop, so the failed put has no
+     * effect another CPU could observe).
+     */
     public int putPage(long pfn) {
-        int v = (int) REFCOUNT.getAndAdd(section(pfn).refcount, offset(pfn), -1) - 1;
-        if (v < 0) {
-            throw new InvalidFrameException("refcount of pfn 0x" + Long.toHexString(pfn) + " went negative");
+        int[] counts = sectionOfUsed(pfn, "put_page").refcount;
+        int off = offset(pfn);
+        int v;
+        do {
+            v = (int) REFCOUNT.getVolatile(counts, off);
+            if (v <= 0) {
+                throw new InvalidFrameException("put_page of pfn 0x" + Long.toHexString(pfn) + " whose refcount is " + v);
+            }
+        } while (!REFCOUNT.compareAndSet(counts, off, v, v - 1));
+        return v - 1;
+    }
+
+    /** The section of a frame the caller claims is in use; never-allocated memory has none. */
+    private Section sectionOfUsed(long pfn, String op) {
+        checkPfn(pfn);
+        Section s = section(pfn);
+        if (s == null) {
+            throw new InvalidFrameException(op + " of pfn 0x" + Long.toHexString(pfn) + " which was never allocated");
         }
-        return v;
+        return s;
     }
 
     void setRefcount(long pfn, int v) {
@@ -218,5 +239,27 @@ public final class PhysicalMemory {
                 d.poison();
             }
         }
+    }
+
+    /** Order of the allocated block whose head is {@code pfn}; -1 if {@code pfn} is not a block head. */
+    public int orderOf(long pfn) {
+        checkPfn(pfn);
+        Section s = section(pfn);
+        if (s == null || s.state[offset(pfn)] != Section.ALLOCATED_HEAD) {
+            return -1;
+        }
+        return s.order[offset(pfn)];
+    }
+
+    /** The head of the allocated block (compound page) containing {@code pfn}; -1 if none. */
+    public long compoundHead(long pfn) {
+        for (int k = 0; k <= BuddyAllocator.MAX_ORDER; k++) {
+            long head = pfn & -(1L << k);
+            int o = orderOf(head);
+            if (o >= k) {
+                return head;
+            }
+        }
+        return -1;
     }
 }

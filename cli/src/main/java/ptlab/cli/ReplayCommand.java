@@ -1,0 +1,87 @@
+package ptlab.cli;
+
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import ptlab.PtlabException;
+import ptlab.arch.Level;
+import ptlab.pgtable.PtStats;
+import ptlab.trace.Replayer;
+import ptlab.trace.TraceOp;
+import ptlab.trace.TraceParser;
+
+/**
+ * {@code ptlab replay FILE}: the kernel driver's output for a trace, line for line. Statistics
+ * go to stderr only ({@code --stats}), never among the compared lines.
+ */
+@Command(name = "replay", mixinStandardHelpOptions = true,
+        description = "Replay a page-table trace and print the VmPTE delta after every step, as the kernel driver (ktrace) does.")
+final class ReplayCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(paramLabel = "FILE", description = "Trace file, or - for standard input.")
+    String file;
+
+    @Mixin
+    KernelOptions kernel;
+
+    @Option(names = "--stats", description = "Per-step details (tables per level, frames, TLB flushes, time) on stderr.")
+    boolean stats;
+
+    @Override
+    public Integer call() throws IOException {
+        List<TraceOp> ops;
+        try (Reader r = open()) {
+            ops = TraceParser.parse(file.equals("-") ? "<stdin>" : file, r);
+        }
+        Replayer rep = new Replayer(kernel.config());
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        for (TraceOp op : ops) {
+            long t0 = System.nanoTime();
+            String line = rep.step(op);
+            out.println(line);
+            if (stats) {
+                PtStats s = rep.kernel().pageTables().stats();
+                StringBuilder b = new StringBuilder("# ").append(line.split(" ")[0]).append(" line ").append(op.line());
+                for (Level l : rep.kernel().pageTables().geometry().levels()) {
+                    b.append(' ').append(l.kernelName()).append('=').append(s.liveTables(l));
+                }
+                b.append(" frames=").append(rep.kernel().pageTables().allocator().allocatedFrames());
+                b.append(" tlb_flushes=").append(rep.kernel().tlbFlushes());
+                b.append(" us=").append((System.nanoTime() - t0) / 1000);
+                err.println(b);
+            }
+        }
+        out.flush();
+        rep.finish();
+        return 0;
+    }
+
+    private Reader open() throws IOException {
+        if (file.equals("-")) {
+            return new InputStreamReader(System.in, StandardCharsets.UTF_8);
+        }
+        try {
+            return Files.newBufferedReader(Path.of(file), StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new PtlabException(file + ": no such file");
+        } catch (IOException e) {
+            throw new PtlabException(file + ": cannot read (" + e.getMessage() + ")");
+        }
+    }
+}

@@ -1,0 +1,108 @@
+package ptlab.mm;
+
+import java.util.concurrent.atomic.AtomicLong;
+import ptlab.arch.Geometry;
+import ptlab.arch.Level;
+import ptlab.arch.PteFormat;
+import ptlab.cpu.ViolationLog;
+import ptlab.pgtable.Installer;
+import ptlab.pgtable.KernelConfig;
+import ptlab.pgtable.PageTables;
+import ptlab.phys.BuddyAllocator;
+import ptlab.phys.Gfp;
+import ptlab.walk.Walker;
+
+/**
+ * A simulated machine's memory-management core: the page tables, the walker, the zero pages,
+ * and the processes created on it. Entry point of the library for address-space work.
+ */
+public final class Kernel {
+    /** {@code mmap_min_addr} (Debian's default). */
+    public static final long MMAP_MIN_ADDR = 65536;
+
+    final KernelConfig config;
+    final ViolationLog log;
+    final PageTables pt;
+    final Walker walker;
+    final Installer installer;
+    final Geometry geo;
+    final PteFormat fmt;
+    final BuddyAllocator alloc;
+    /** The run-time level holding PMD entries, and the size one of them maps (HPAGE_PMD_SIZE). */
+    final Level pmdLevel;
+    final long pmdSize;
+    final int hugeOrder;
+    final boolean thpSupported;
+    final long zeroPfn;
+    /** Allocated on first use, like {@code mm_get_huge_zero_folio}. */
+    private long hugeZeroPfn = -1;
+    final long taskSize;
+    final AtomicLong tlbFlushes = new AtomicLong();
+    private int nextPid = 1;
+
+    public Kernel(KernelConfig config) {
+        this(config, new ViolationLog(false));
+    }
+
+    public Kernel(KernelConfig config, ViolationLog log) {
+        this.config = config;
+        this.log = log;
+        this.pt = new PageTables(config, log);
+        this.walker = new Walker(pt);
+        this.installer = walker.installer();
+        this.geo = pt.geometry();
+        this.fmt = pt.format();
+        this.alloc = pt.allocator();
+        this.pmdLevel = geo.holder(Level.PMD);
+        this.pmdSize = geo.entrySize(Level.PMD);
+        this.hugeOrder = Long.numberOfTrailingZeros(pmdSize) - geo.pageShift();
+        this.thpSupported = hugeOrder <= BuddyAllocator.MAX_ORDER && geo.leafAllowed(pmdLevel) && pmdLevel != Level.PTE;
+        this.zeroPfn = alloc.allocate(0, Gfp.KERNEL.zeroed(), "empty_zero_page").pfnOrThrow();
+        this.taskSize = config.arch().userTop() - geo.pageSize();
+    }
+
+    public KernelConfig config() {
+        return config;
+    }
+
+    public PageTables pageTables() {
+        return pt;
+    }
+
+    public Walker walker() {
+        return walker;
+    }
+
+    public ViolationLog log() {
+        return log;
+    }
+
+    /** TLB flush requests issued by mm operations. */
+    public long tlbFlushes() {
+        return tlbFlushes.get();
+    }
+
+    synchronized long hugeZeroPfn() {
+        if (hugeZeroPfn < 0) {
+            hugeZeroPfn = alloc.allocate(hugeOrder, Gfp.KERNEL.zeroed(), "huge_zero_folio").pfnOrThrow();
+        }
+        return hugeZeroPfn;
+    }
+
+    boolean isZeroPfn(long pfn) {
+        return pfn == zeroPfn || (hugeZeroPfn >= 0 && pfn >= hugeZeroPfn && pfn < hugeZeroPfn + (1L << hugeOrder));
+    }
+
+    /** A new process with an empty user address space. */
+    public Process newProcess(String name) {
+        int pid;
+        synchronized (this) {
+            pid = nextPid++;
+        }
+        return new Process(this, name == null ? "mm" + pid : name);
+    }
+
+    void flushTlb() {
+        tlbFlushes.incrementAndGet();
+    }
+}

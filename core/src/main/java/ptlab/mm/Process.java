@@ -1,0 +1,464 @@
+package ptlab.mm;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import ptlab.pgtable.Mm;
+import ptlab.pgtable.MmKind;
+
+/**
+ * A user process's address space: the {@link Mm} (page tables) plus the VMA tree, and the
+ * system calls that change them: {@code mmap} (MAP_FIXED_NOREPLACE), {@code munmap},
+ * {@code mprotect}, {@code madvise}, page faults ({@link #touch}), {@code fork} and exit.
+ * Each call takes {@code mmap_lock} for write (faults for read), as Linux does.
+ */
+/*
+ * Implementation notes.
+ *
+ * VMAs live in a TreeMap keyed by start. Splits go through splitAt(), which first splits a huge
+ * PMD straddling the new boundary (vma_adjust_trans_huge); flag changes end with tryMerge(),
+ * the vma_merge rules ptlab needs: equal flags, both anonymous private (or the same shmem file
+ * at contiguous offsets), and compatible anon_vmas (equal, or one of them none).
+ *
+ * Page-table work is delegated: Faults (touch), Zap (unmap_page_range / zap_page_range_single
+ * with PT reclaim), FreePgtables (free_pgd_range), Protect (change_protection), Thp (huge
+ * PMDs: fault, split, zap, collapse), ForkCopy (copy_page_range).
+ */
+public final class Process {
+    final Kernel k;
+    final Mm mm;
+    final TreeMap<Long, Vma> vmas = new TreeMap<>();
+    private final long page;
+    private final int pageShift;
+    private boolean exited;
+
+    Process(Kernel k, String name) {
+        this.k = k;
+        this.mm = k.pt.newMm(name, MmKind.USER);
+        this.page = k.geo.pageSize();
+        this.pageShift = k.geo.pageShift();
+    }
+
+    public Mm mm() {
+        return mm;
+    }
+
+    public Kernel kernel() {
+        return k;
+    }
+
+    /** {@code VmPTE} in bytes. */
+    public long vmPteBytes() {
+        return mm.pgtablesBytes();
+    }
+
+    /** A snapshot of the VMAs in address order. */
+    public List<Vma> vmas() {
+        return new ArrayList<>(vmas.values());
+    }
+
+    /* ---- VMA tree ---- */
+
+    /** {@code find_vma}: the first VMA with {@code end > addr}. */
+    Vma findVma(long addr) {
+        Map.Entry<Long, Vma> e = vmas.floorEntry(addr);
+        if (e != null && Long.compareUnsigned(e.getValue().end, addr) > 0) {
+            return e.getValue();
+        }
+        Map.Entry<Long, Vma> h = vmas.higherEntry(addr);
+        return h == null ? null : h.getValue();
+    }
+
+    /** The VMA containing {@code addr}, or {@code null}. */
+    Vma vmaAt(long addr) {
+        Map.Entry<Long, Vma> e = vmas.floorEntry(addr);
+        return e != null && e.getValue().end > addr ? e.getValue() : null;
+    }
+
+    Vma prevOf(Vma v) {
+        Map.Entry<Long, Vma> e = vmas.lowerEntry(v.start);
+        return e == null ? null : e.getValue();
+    }
+
+    Vma nextOf(Vma v) {
+        Map.Entry<Long, Vma> e = vmas.higherEntry(v.start);
+        return e == null ? null : e.getValue();
+    }
+
+    /** Makes {@code at} a VMA boundary if a VMA strictly contains it ({@code __split_vma}). */
+    void splitAt(long at) {
+        Vma v = vmaAt(at);
+        if (v == null || v.start == at) {
+            return;
+        }
+        Thp.splitIfNeeded(this, v, at);
+        Vma hi = v.copyRange(at, v.end, pageShift);
+        v.end = at;
+        vmas.put(at, hi);
+        if (hi.shmem != null) {
+            hi.shmem.users++;
+        }
+    }
+
+    private boolean mergeable(Vma a, Vma b) {
+        if (a.end != b.start || a.flags != b.flags) {
+            return false;
+        }
+        if (a.shmem != b.shmem) {
+            return false;
+        }
+        if (a.shmem != null && b.pgoff != a.pgoff + ((a.end - a.start) >>> pageShift)) {
+            return false;
+        }
+        return a.anonVma == null || b.anonVma == null || a.anonVma == b.anonVma;
+    }
+
+    /** {@code vma_merge}: merges {@code v} with its neighbours where allowed; returns the survivor. */
+    Vma tryMerge(Vma v) {
+        Vma prev = prevOf(v);
+        if (prev != null && mergeable(prev, v)) {
+            prev.end = v.end;
+            if (prev.anonVma == null) {
+                prev.anonVma = v.anonVma;
+            }
+            vmas.remove(v.start);
+            dropShmemUser(v);
+            v = prev;
+        }
+        Vma next = nextOf(v);
+        if (next != null && mergeable(v, next)) {
+            v.end = next.end;
+            if (v.anonVma == null) {
+                v.anonVma = next.anonVma;
+            }
+            vmas.remove(next.start);
+            dropShmemUser(next);
+        }
+        return v;
+    }
+
+    private void dropShmemUser(Vma v) {
+        if (v.shmem != null && --v.shmem.users == 0) {
+            v.shmem.release();
+        }
+    }
+
+    /** VMAs intersecting {@code [start, end)}, in order. */
+    List<Vma> intersecting(long start, long end) {
+        List<Vma> out = new ArrayList<>();
+        Vma v = findVma(start);
+        while (v != null && Long.compareUnsigned(v.start, end) < 0) {
+            out.add(v);
+            v = nextOf(v);
+        }
+        return out;
+    }
+
+    private static int vmFlags(int prot, boolean shared) {
+        int f = 0;
+        if ((prot & 1) != 0) {
+            f |= Vma.READ;
+        }
+        if ((prot & 2) != 0) {
+            f |= Vma.WRITE;
+        }
+        if ((prot & 4) != 0) {
+            f |= Vma.EXEC;
+        }
+        if (shared) {
+            f |= Vma.SHARED;
+        } else if ((prot & 2) != 0) {
+            f |= Vma.ACCOUNT;
+        }
+        return f;
+    }
+
+    private long pageAlign(long len) {
+        return (len + page - 1) & -page;
+    }
+
+    /* ---- system calls ---- */
+
+    /**
+     * {@code mmap(addr, len, prot, MAP_FIXED_NOREPLACE | MAP_ANONYMOUS | (shared ? MAP_SHARED : MAP_PRIVATE))}.
+     *
+     * @param prot PROT_READ=1 | PROT_WRITE=2 | PROT_EXEC=4
+     */
+    public Errno mmap(long addr, long len, int prot, boolean shared) {
+        checkAlive();
+        if (len == 0) {
+            return Errno.EINVAL;
+        }
+        long alen = pageAlign(len);
+        if (alen == 0 || Long.compareUnsigned(alen, len) < 0) {
+            return Errno.ENOMEM;
+        }
+        if ((addr & (page - 1)) != 0) {
+            return Errno.EINVAL;
+        }
+        if (Long.compareUnsigned(alen, k.taskSize) > 0 || Long.compareUnsigned(addr, k.taskSize - alen) > 0) {
+            return Errno.ENOMEM;
+        }
+        if (Long.compareUnsigned(addr, Kernel.MMAP_MIN_ADDR) < 0) {
+            return Errno.EPERM;
+        }
+        long end = addr + alen;
+        if (!intersecting(addr, end).isEmpty()) {
+            return Errno.EEXIST;
+        }
+        mm.mmapLock().writeLock();
+        try {
+            Shmem file = shared ? new Shmem(k.alloc, alen >>> pageShift, k.hugeOrder) : null;
+            Vma v = new Vma(addr, end, vmFlags(prot, shared), file, shared ? 0 : addr >>> pageShift);
+            if (file != null) {
+                file.users = 1;
+            }
+            vmas.put(addr, v);
+            tryMerge(v);
+        } finally {
+            mm.mmapLock().writeUnlock();
+        }
+        return Errno.OK;
+    }
+
+    /** {@code munmap(addr, len)}: zap, then free page tables with the floor/ceiling rules. */
+    public Errno munmap(long addr, long len) {
+        checkAlive();
+        if ((addr & (page - 1)) != 0 || Long.compareUnsigned(addr, k.taskSize) > 0
+                || Long.compareUnsigned(len, k.taskSize - addr) > 0) {
+            return Errno.EINVAL;
+        }
+        long alen = pageAlign(len);
+        if (alen == 0) {
+            return Errno.EINVAL;
+        }
+        long end = addr + alen;
+        mm.mmapLock().writeLock();
+        try {
+            if (intersecting(addr, end).isEmpty()) {
+                return Errno.OK;
+            }
+            splitAt(addr);
+            splitAt(end);
+            List<Vma> gone = intersecting(addr, end);
+            Vma prev = prevOf(gone.get(0));
+            Vma next = nextOf(gone.get(gone.size() - 1));
+            for (Vma v : gone) {
+                vmas.remove(v.start);
+            }
+            for (Vma v : gone) {
+                Zap.range(this, v, v.start, v.end, false);
+            }
+            FreePgtables.freeVmas(this, gone, prev == null ? 0 : prev.end, next == null ? 0 : next.start);
+            for (Vma v : gone) {
+                dropShmemUser(v);
+            }
+        } finally {
+            mm.mmapLock().writeUnlock();
+        }
+        return Errno.OK;
+    }
+
+    /** {@code mprotect(addr, len, prot)}. */
+    public Errno mprotect(long addr, long len, int prot) {
+        checkAlive();
+        if ((addr & (page - 1)) != 0) {
+            return Errno.EINVAL;
+        }
+        if (len == 0) {
+            return Errno.OK;
+        }
+        long alen = pageAlign(len);
+        long end = addr + alen;
+        if (alen == 0 || Long.compareUnsigned(end, addr) <= 0) {
+            return Errno.ENOMEM;
+        }
+        mm.mmapLock().writeLock();
+        try {
+            Vma first = findVma(addr);
+            if (first == null || Long.compareUnsigned(first.start, addr) > 0) {
+                return Errno.ENOMEM;
+            }
+            long tmp = addr;
+            while (Long.compareUnsigned(tmp, end) < 0) {
+                Vma v = vmaAt(tmp);
+                if (v == null) {
+                    return Errno.ENOMEM;
+                }
+                long segEnd = Long.compareUnsigned(v.end, end) < 0 ? v.end : end;
+                int newFlags = (v.flags & ~(Vma.READ | Vma.WRITE | Vma.EXEC)) | (vmFlags(prot, v.has(Vma.SHARED)) & (Vma.READ
+                        | Vma.WRITE | Vma.EXEC));
+                if ((prot & 2) != 0 && !v.has(Vma.SHARED)) {
+                    newFlags |= Vma.ACCOUNT;
+                }
+                if (newFlags != v.flags) {
+                    splitAt(tmp);
+                    splitAt(segEnd);
+                    Vma seg = vmaAt(tmp);
+                    seg.flags = newFlags;
+                    Protect.range(this, seg, seg.start, seg.end);
+                    tryMerge(seg);
+                }
+                tmp = segEnd;
+            }
+        } finally {
+            mm.mmapLock().writeUnlock();
+        }
+        return Errno.OK;
+    }
+
+    /** {@code madvise(addr, len, advice)}: applied to the mapped parts; ENOMEM if the range had holes. */
+    public Errno madvise(long addr, long len, Advice advice) {
+        checkAlive();
+        if ((addr & (page - 1)) != 0) {
+            return Errno.EINVAL;
+        }
+        long alen = pageAlign(len);
+        if (len != 0 && alen == 0) {
+            return Errno.EINVAL;
+        }
+        long end = addr + alen;
+        if (Long.compareUnsigned(end, addr) < 0) {
+            return Errno.EINVAL;
+        }
+        if (end == addr) {
+            return Errno.OK;
+        }
+        boolean write = advice == Advice.HUGEPAGE || advice == Advice.NOHUGEPAGE;
+        if (write) {
+            mm.mmapLock().writeLock();
+        } else {
+            mm.mmapLock().readLock();
+        }
+        try {
+            Errno unmapped = Errno.OK;
+            long start = addr;
+            Vma v = findVma(start);
+            while (true) {
+                if (v == null) {
+                    return Errno.ENOMEM;
+                }
+                if (Long.compareUnsigned(start, v.start) < 0) {
+                    unmapped = Errno.ENOMEM;
+                    start = v.start;
+                    if (Long.compareUnsigned(start, end) >= 0) {
+                        break;
+                    }
+                }
+                long tmp = Long.compareUnsigned(end, v.end) < 0 ? end : v.end;
+                Errno e = adviseOne(v, start, tmp, advice);
+                if (!e.ok()) {
+                    return e;
+                }
+                start = tmp;
+                if (Long.compareUnsigned(start, end) >= 0) {
+                    break;
+                }
+                v = findVma(start);
+            }
+            return unmapped;
+        } finally {
+            if (write) {
+                mm.mmapLock().writeUnlock();
+            } else {
+                mm.mmapLock().readUnlock();
+            }
+        }
+    }
+
+    private Errno adviseOne(Vma v, long start, long end, Advice advice) {
+        switch (advice) {
+            case DONTNEED:
+                Zap.range(this, v, start, end, k.config.ptReclaim());
+                return Errno.OK;
+            case HUGEPAGE:
+            case NOHUGEPAGE: {
+                int nf = advice == Advice.HUGEPAGE ? (v.flags & ~Vma.NOHUGEPAGE) | Vma.HUGEPAGE
+                        : (v.flags & ~Vma.HUGEPAGE) | Vma.NOHUGEPAGE;
+                if (nf != v.flags) {
+                    splitAt(start);
+                    splitAt(end);
+                    Vma seg = vmaAt(start);
+                    seg.flags = nf;
+                    tryMerge(seg);
+                }
+                return Errno.OK;
+            }
+            case COLLAPSE:
+                return Thp.madviseCollapse(this, v, start, end);
+            default:
+                throw new IllegalArgumentException(advice.toString());
+        }
+    }
+
+    /**
+     * Accesses one byte of every page from {@code addr} to {@code addr + len} in order, faulting
+     * pages in; stops at the first page whose access faults ({@code EFAULT}).
+     */
+    public Errno touch(long addr, long len, boolean write) {
+        checkAlive();
+        mm.mmapLock().readLock();
+        try {
+            return Faults.touch(this, addr, len, write);
+        } finally {
+            mm.mmapLock().readUnlock();
+        }
+    }
+
+    /** {@code fork()}: a child with copies of the VMAs and of the page tables of those that need them. */
+    public Process fork(String name) {
+        checkAlive();
+        Process child = k.newProcess(name);
+        mm.mmapLock().writeLock();
+        try {
+            for (Vma v : vmas.values()) {
+                Vma c = v.copyRange(v.start, v.end, pageShift);
+                if (v.anonVma != null) {
+                    c.anonVma = new Vma.AnonVma();
+                }
+                if (c.shmem != null) {
+                    c.shmem.users++;
+                }
+                child.vmas.put(c.start, c);
+                if (v.anonVma != null) {
+                    ForkCopy.copy(this, child, v);
+                }
+            }
+        } finally {
+            mm.mmapLock().writeUnlock();
+        }
+        return child;
+    }
+
+    /** {@code exit_mmap}: zap every VMA, free every table, free the PGD. */
+    public void exit() {
+        checkAlive();
+        mm.mmapLock().writeLock();
+        try {
+            List<Vma> all = new ArrayList<>(vmas.values());
+            vmas.clear();
+            for (Vma v : all) {
+                Zap.range(this, v, v.start, v.end, false);
+            }
+            FreePgtables.freeVmas(this, all, 0, 0);
+            for (Vma v : all) {
+                dropShmemUser(v);
+            }
+        } finally {
+            mm.mmapLock().writeUnlock();
+        }
+        k.pt.destroyMm(mm);
+        exited = true;
+    }
+
+    public boolean exited() {
+        return exited;
+    }
+
+    private void checkAlive() {
+        if (exited) {
+            throw new IllegalStateException(mm + " has exited");
+        }
+    }
+}

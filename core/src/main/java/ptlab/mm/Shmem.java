@@ -1,0 +1,106 @@
+package ptlab.mm;
+
+import java.util.HashMap;
+import java.util.Map;
+import ptlab.phys.BuddyAllocator;
+import ptlab.phys.Gfp;
+import ptlab.phys.PhysicalMemory;
+
+/**
+ * The shmem file behind a {@code MAP_SHARED|MAP_ANONYMOUS} mapping: its page cache, with
+ * small folios per page index and huge (PMD-order) folios per aligned index range once
+ * collapsed. Pages hold a reference for the cache; each mapping takes one more.
+ */
+final class Shmem {
+    private final BuddyAllocator alloc;
+    private final PhysicalMemory mem;
+    private final int hugeOrder;
+    /** index -> pfn of a small folio. */
+    private final Map<Long, Long> small = new HashMap<>();
+    /** aligned index -> pfn of a huge folio. */
+    private final Map<Long, Long> huge = new HashMap<>();
+    final long sizePages;
+    /** VMAs mapping this file (the file goes when the last one does). */
+    int users;
+
+    Shmem(BuddyAllocator alloc, long sizePages, int hugeOrder) {
+        this.alloc = alloc;
+        this.mem = alloc.memory();
+        this.sizePages = sizePages;
+        this.hugeOrder = hugeOrder;
+    }
+
+    private long hugeBase(long index) {
+        return index & -(1L << hugeOrder);
+    }
+
+    /** The huge folio covering {@code index}, or -1. */
+    long hugeFolio(long index) {
+        Long p = huge.get(hugeBase(index));
+        return p == null ? -1 : p;
+    }
+
+    /** {@code shmem_get_folio}: the page for {@code index}, allocated on first use. Returns the page's pfn. */
+    long getPage(long index) {
+        long h = hugeFolio(index);
+        if (h >= 0) {
+            return h + (index - hugeBase(index));
+        }
+        Long p = small.get(index);
+        if (p == null) {
+            p = alloc.allocate(0, Gfp.HIGHUSER, "shmem_alloc_folio").pfnOrThrow();
+            small.put(index, p);
+        }
+        return p;
+    }
+
+    /**
+     * {@code collapse_file}: replaces the small folios of the aligned range around {@code index}
+     * with one huge folio (holes are filled). Returns the huge folio's pfn.
+     */
+    long collapse(long index) {
+        long base = hugeBase(index);
+        Long existing = huge.get(base);
+        if (existing != null) {
+            return existing;
+        }
+        long pfn = alloc.allocate(hugeOrder, Gfp.HIGHUSER, "shmem_collapse").pfnOrThrow();
+        for (long i = base; i < base + (1L << hugeOrder); i++) {
+            Long p = small.remove(i);
+            if (p != null && mem.putPage(p) == 0) {
+                alloc.free(p, 0);
+            }
+        }
+        huge.put(base, pfn);
+        return pfn;
+    }
+
+    /** Drops the cache's references (the file is gone: last mapping unmapped). */
+    void release() {
+        for (long p : small.values()) {
+            if (mem.putPage(p) == 0) {
+                alloc.free(p, 0);
+            }
+        }
+        for (long p : huge.values()) {
+            if (mem.putPage(p) == 0) {
+                alloc.free(p, hugeOrder);
+            }
+        }
+        small.clear();
+        huge.clear();
+    }
+
+    /** Whether any page of {@code [base, base + n)} is in the cache. */
+    boolean anyPresent(long base, long n) {
+        if (huge.containsKey(hugeBase(base))) {
+            return true;
+        }
+        for (long i = base; i < base + n; i++) {
+            if (small.containsKey(i)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

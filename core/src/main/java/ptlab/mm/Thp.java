@@ -1,0 +1,401 @@
+package ptlab.mm;
+
+import ptlab.arch.Level;
+import ptlab.arch.PageProt;
+import ptlab.cpu.SpinLock;
+import ptlab.pgtable.PageTables;
+import ptlab.pgtable.ThpMode;
+import ptlab.phys.AllocResult;
+import ptlab.phys.Gfp;
+import ptlab.phys.OutOfMemoryException;
+import ptlab.phys.PageDesc;
+
+/**
+ * Transparent huge pages at the PMD level ({@code mm/huge_memory.c}, {@code mm/khugepaged.c}):
+ * the huge fault with its deposited PTE table, the huge zero page, {@code __split_huge_pmd},
+ * {@code zap_huge_pmd}, and MADV_COLLAPSE for anonymous and shmem memory.
+ */
+/*
+ * Implementation notes.
+ *
+ * Deposit rule (x86, arm64): every present anonymous or huge-zero PMD leaf owns one
+ * constructed PTE table, allocated before the PMD lock is taken, counted in nr_ptes and parked
+ * under the PMD lock. A split withdraws it (after invalidating the PMD) and fills it, then
+ * pmd_populate publishes it with a release store; a zap withdraws and frees it. Shmem PMD
+ * mappings deposit nothing (arch_needs_pgtable_deposit() is false), so their split only clears.
+ *
+ * MADV_COLLAPSE (6.18): allowed unless VM_NOHUGEPAGE, for a VMA that can hold an aligned huge
+ * range at its end and (anonymous) has an anon_vma; a none PMD fails the range (EINVAL), a
+ * PMD-mapped range succeeds; an anonymous PTE table, empty or not, becomes the deposit of the
+ * new huge PMD. A shmem range is collapsed in the page cache, this mm's PTE table is retracted
+ * (freed, nr_ptes drops) and the PMD maps the huge folio.
+ */
+final class Thp {
+    private Thp() {}
+
+    /** {@code thp_vma_suitable_order} for the PMD order at {@code va}. */
+    static boolean suitable(Kernel k, Vma v, long va) {
+        if (!v.isAnonymous()) {
+            long pages = k.pmdSize >>> k.geo.pageShift();
+            if ((((v.start >>> k.geo.pageShift()) - v.pgoff) & (pages - 1)) != 0) {
+                return false;
+            }
+        }
+        long h = va & -k.pmdSize;
+        return Long.compareUnsigned(h, v.start) >= 0 && Long.compareUnsigned(h + k.pmdSize, v.end) <= 0;
+    }
+
+    /** Whether a page fault may map a THP in this VMA (sysfs mode and VMA flags; anonymous private only). */
+    private static boolean faultAllowed(Kernel k, Vma v) {
+        if (!k.thpSupported || !v.isAnonymous() || v.has(Vma.NOHUGEPAGE)) {
+            return false;
+        }
+        ThpMode m = k.config.thp();
+        return m == ThpMode.ALWAYS || (m == ThpMode.MADVISE && v.has(Vma.HUGEPAGE));
+    }
+
+    private static PageProt prot(Vma v, boolean write) {
+        return PageProt.user(v.has(Vma.READ), write, v.has(Vma.EXEC)).withDirty(write);
+    }
+
+    /**
+     * The fault path when the PMD is none: {@code do_huge_pmd_anonymous_page} (THP or huge zero
+     * page) or a shmem huge folio's PMD mapping. Returns false if the fault must go to PTEs.
+     */
+    static boolean faultHuge(Process p, Vma v, long va, boolean write, PageDesc pmdTable, int pmdIdx) {
+        Kernel k = p.k;
+        long haddr = va & -k.pmdSize;
+        if (!v.isAnonymous()) {
+            long index = v.pgoff + ((haddr - v.start) >>> k.geo.pageShift());
+            long head = v.shmem.hugeFolio(index);
+            if (head < 0 || !suitable(k, v, va)) {
+                return false;
+            }
+            return setPmd(p, pmdTable, pmdIdx, head, prot(v, write), null);
+        }
+        if (!faultAllowed(k, v) || !suitable(k, v, va)) {
+            return false;
+        }
+        if (v.anonVma == null) {
+            v.anonVma = new Vma.AnonVma();
+        }
+        long folio;
+        if (!write) {
+            folio = k.hugeZeroPfn();
+        } else {
+            AllocResult r = k.alloc.allocate(k.hugeOrder, Gfp.HIGHUSER, "vma_alloc_anon_folio_pmd");
+            if (!r.ok()) {
+                return false; // THP_FAULT_FALLBACK: map 4K pages instead
+            }
+            folio = r.pfnOrThrow();
+        }
+        PageDesc deposit;
+        try {
+            deposit = k.pt.allocTable(p.mm, p.mm, Level.PTE, "pte_alloc_one");
+        } catch (OutOfMemoryException e) {
+            if (write) {
+                k.alloc.free(folio, k.hugeOrder);
+            }
+            throw e;
+        }
+        PageProt pr = write ? prot(v, true) : prot(v, false);
+        if (!setPmd(p, pmdTable, pmdIdx, folio, pr, deposit)) {
+            k.pt.freeTable(deposit);
+            if (write) {
+                k.alloc.free(folio, k.hugeOrder);
+            }
+            return true; // someone else mapped it; the access is satisfied by a retry
+        }
+        return true;
+    }
+
+    /** Installs a huge PMD if the entry is still none; deposits {@code deposit} (anonymous) first. */
+    private static boolean setPmd(Process p, PageDesc pmdTable, int pmdIdx, long headPfn, PageProt prot, PageDesc deposit) {
+        Kernel k = p.k;
+        SpinLock pml = k.pt.pmdLockptr(p.mm, pmdTable);
+        pml.lock();
+        try {
+            if (!k.fmt.isNone(PageTables.read(pmdTable, pmdIdx))) {
+                return false;
+            }
+            if (deposit != null) {
+                k.pt.accountTable(p.mm, Level.PTE, +1);
+                k.pt.deposit(p.mm, pmdTable, deposit);
+            } else {
+                Pages.get(k, headPfn);
+            }
+            PageTables.write(pmdTable, pmdIdx, k.fmt.mkLeaf(k.pmdLevel, headPfn << k.geo.pageShift(), prot));
+            return true;
+        } finally {
+            pml.unlock();
+        }
+    }
+
+    /**
+     * A fault on a present huge PMD. Returns true if the fault must continue at PTE level (the
+     * PMD was split); false if it is done.
+     */
+    static boolean hugeWriteFault(Process p, Vma v, long va, boolean write, PageDesc pmdTable, int pmdIdx) {
+        Kernel k = p.k;
+        SpinLock pml = k.pt.pmdLockptr(p.mm, pmdTable);
+        long pmd = PageTables.read(pmdTable, pmdIdx);
+        if (!write || k.fmt.isWrite(pmd)) {
+            return false;
+        }
+        long head = k.fmt.outputAddress(k.pmdLevel, pmd) >>> k.geo.pageShift();
+        long fresh = -1;
+        if (v.isAnonymous() && k.isZeroPfn(head)) {
+            // do_huge_zero_wp_pmd: replace the huge zero page by a new THP; the deposit stays.
+            AllocResult r = k.alloc.allocate(k.hugeOrder, Gfp.HIGHUSER, "do_huge_zero_wp_pmd");
+            if (!r.ok()) {
+                split(p, v, pmdTable, pmdIdx);
+                return true;
+            }
+            fresh = r.pfnOrThrow();
+        } else if (v.isAnonymous() && k.alloc.memory().refcount(head) > 1) {
+            split(p, v, pmdTable, pmdIdx); // do_huge_pmd_wp_page on a shared THP: fall back to PTEs
+            return true;
+        }
+        pml.lock();
+        try {
+            long cur = PageTables.read(pmdTable, pmdIdx);
+            if (cur != pmd) {
+                if (fresh >= 0) {
+                    k.alloc.free(fresh, k.hugeOrder);
+                }
+                return false;
+            }
+            long newHead = fresh >= 0 ? fresh : head;
+            PageTables.write(pmdTable, pmdIdx, k.fmt.mkLeaf(k.pmdLevel, newHead << k.geo.pageShift(), prot(v, true)));
+            k.flushTlb();
+        } finally {
+            pml.unlock();
+        }
+        return false;
+    }
+
+    /** {@code split_huge_pmd_if_needed}: split a huge PMD of {@code v} that straddles {@code at}. */
+    static void splitIfNeeded(Process p, Vma v, long at) {
+        Kernel k = p.k;
+        if ((at & (k.pmdSize - 1)) == 0 || k.pmdLevel == Level.PTE) {
+            return;
+        }
+        long h = at & -k.pmdSize;
+        if (Long.compareUnsigned(h, v.start) < 0 || Long.compareUnsigned(h + k.pmdSize, v.end) > 0) {
+            return;
+        }
+        PageDesc pmdTable = k.installer.lookup(p.mm, at, k.pmdLevel);
+        if (pmdTable == null) {
+            return;
+        }
+        int idx = k.geo.index(k.pmdLevel, at);
+        if (k.fmt.isLeaf(k.pmdLevel, PageTables.read(pmdTable, idx))) {
+            split(p, v, pmdTable, idx);
+        }
+    }
+
+    /**
+     * {@code __split_huge_pmd}: anonymous THP → 512 PTEs in the withdrawn deposit; huge zero →
+     * 512 zero-page PTEs; shmem → cleared (refaults map PTEs or the PMD again).
+     */
+    static void split(Process p, Vma v, PageDesc pmdTable, int pmdIdx) {
+        Kernel k = p.k;
+        SpinLock pml = k.pt.pmdLockptr(p.mm, pmdTable);
+        pml.lock();
+        try {
+            long pmd = PageTables.read(pmdTable, pmdIdx);
+            if (!k.fmt.isLeaf(k.pmdLevel, pmd)) {
+                return;
+            }
+            long head = k.fmt.outputAddress(k.pmdLevel, pmd) >>> k.geo.pageShift();
+            if (!v.isAnonymous()) {
+                PageTables.write(pmdTable, pmdIdx, 0L);
+                k.flushTlb();
+                Pages.put(k, head);
+                return;
+            }
+            // pmdp_invalidate first: small and huge TLB entries must never coexist.
+            PageTables.write(pmdTable, pmdIdx, 0L);
+            k.flushTlb();
+            PageDesc pte = k.pt.withdraw(p.mm, pmdTable);
+            boolean zero = k.isZeroPfn(head);
+            PageProt pp = k.fmt.prot(k.pmdLevel, pmd);
+            int n = k.geo.entries(Level.PTE);
+            long[] words = pte.words();
+            for (int i = 0; i < n; i++) {
+                long pa = zero ? k.zeroPfn << k.geo.pageShift() : (head + i) << k.geo.pageShift();
+                // Not yet reachable: plain stores, published by the release store below.
+                ptlab.phys.Words.setPlain(words, i, k.fmt.mkLeaf(Level.PTE, pa, pp));
+            }
+            if (!zero) {
+                Pages.get(k, head, n - 1);
+            }
+            PageTables.write(pmdTable, pmdIdx, k.fmt.mkTable(k.pmdLevel, k.pt.pa(pte), ptlab.arch.TableKind.USER));
+        } finally {
+            pml.unlock();
+        }
+    }
+
+    /** {@code zap_huge_pmd}: clear the PMD, free the deposited table, drop the folio reference. */
+    static void zapHuge(Process p, Vma v, PageDesc pmdTable, int pmdIdx) {
+        Kernel k = p.k;
+        SpinLock pml = k.pt.pmdLockptr(p.mm, pmdTable);
+        PageDesc deposit = null;
+        long head;
+        pml.lock();
+        try {
+            long pmd = PageTables.read(pmdTable, pmdIdx);
+            if (!k.fmt.isLeaf(k.pmdLevel, pmd)) {
+                return;
+            }
+            head = k.fmt.outputAddress(k.pmdLevel, pmd) >>> k.geo.pageShift();
+            PageTables.write(pmdTable, pmdIdx, 0L);
+            if (v.isAnonymous()) {
+                deposit = k.pt.withdraw(p.mm, pmdTable);
+            }
+        } finally {
+            pml.unlock();
+        }
+        k.flushTlb();
+        if (deposit != null) {
+            k.pt.freeTable(deposit);
+            k.pt.accountTable(p.mm, Level.PTE, -1);
+        }
+        Pages.put(k, head);
+    }
+
+    /** {@code change_huge_pmd}: new protection on a whole huge PMD. */
+    static void protectHuge(Process p, Vma v, PageDesc pmdTable, int pmdIdx) {
+        Kernel k = p.k;
+        SpinLock pml = k.pt.pmdLockptr(p.mm, pmdTable);
+        pml.lock();
+        try {
+            long pmd = PageTables.read(pmdTable, pmdIdx);
+            if (!k.fmt.isLeaf(k.pmdLevel, pmd)) {
+                return;
+            }
+            long pa = k.fmt.outputAddress(k.pmdLevel, pmd);
+            boolean write = v.has(Vma.WRITE) && k.fmt.isWrite(pmd);
+            PageProt pr = v.accessible() ? prot(v, write) : PageProt.USER_NONE;
+            PageTables.write(pmdTable, pmdIdx, k.fmt.mkLeaf(k.pmdLevel, pa, pr));
+        } finally {
+            pml.unlock();
+        }
+        k.flushTlb();
+    }
+
+    /* ---- MADV_COLLAPSE ---- */
+
+    /** {@code thp_vma_allowable_order(..., TVA_FORCED_COLLAPSE, PMD_ORDER)}. */
+    private static boolean collapseAllowed(Kernel k, Vma v) {
+        if (!k.thpSupported || v.has(Vma.NOHUGEPAGE) || k.config.thp() == null) {
+            return false;
+        }
+        if (!suitable(k, v, v.end - k.pmdSize)) {
+            return false;
+        }
+        return !v.isAnonymous() || v.anonVma != null;
+    }
+
+    static Errno madviseCollapse(Process p, Vma v, long start, long end) {
+        Kernel k = p.k;
+        if (!collapseAllowed(k, v)) {
+            return Errno.EINVAL;
+        }
+        long hstart = (start + k.pmdSize - 1) & -k.pmdSize;
+        long hend = end & -k.pmdSize;
+        long want = Long.compareUnsigned(hend, hstart) > 0 ? (hend - hstart) / k.pmdSize : 0;
+        long thps = 0;
+        Errno lastFail = Errno.OK;
+        for (long a = hstart; Long.compareUnsigned(a, hend) < 0; a += k.pmdSize) {
+            Errno r = v.isAnonymous() ? collapseAnon(p, v, a) : collapseShmem(p, v, a);
+            if (r.ok()) {
+                thps++;
+            } else if (r == Errno.ENOMEM) {
+                return r;
+            } else {
+                lastFail = r;
+            }
+        }
+        return thps == want ? Errno.OK : lastFail;
+    }
+
+    private static Errno collapseAnon(Process p, Vma v, long haddr) {
+        Kernel k = p.k;
+        PageDesc pmdTable = k.installer.lookup(p.mm, haddr, k.pmdLevel);
+        if (pmdTable == null) {
+            return Errno.EINVAL; // SCAN_PMD_NULL
+        }
+        int idx = k.geo.index(k.pmdLevel, haddr);
+        long pmd = PageTables.read(pmdTable, idx);
+        if (k.fmt.isLeaf(k.pmdLevel, pmd)) {
+            return Errno.OK; // SCAN_PMD_MAPPED
+        }
+        if (!k.fmt.isTable(k.pmdLevel, pmd)) {
+            return Errno.EINVAL;
+        }
+        AllocResult r = k.alloc.allocate(k.hugeOrder, Gfp.HIGHUSER, "collapse_huge_page");
+        if (!r.ok()) {
+            return Errno.ENOMEM; // SCAN_ALLOC_HUGE_PAGE_FAIL
+        }
+        long folio = r.pfnOrThrow();
+        PageDesc pte = k.pt.child(k.pmdLevel, pmd);
+        SpinLock pml = k.pt.pmdLockptr(p.mm, pmdTable);
+        pml.lock();
+        try {
+            PageTables.write(pmdTable, idx, 0L); // pmdp_collapse_flush
+            k.flushTlb();
+            long[] words = pte.words();
+            for (int i = 0; i < words.length; i++) {
+                long e = ptlab.phys.Words.getAndSet(words, i, 0L);
+                if (k.fmt.isPresent(e)) {
+                    Pages.put(k, k.fmt.outputAddress(Level.PTE, e) >>> k.geo.pageShift());
+                }
+            }
+            k.pt.deposit(p.mm, pmdTable, pte);
+            PageTables.write(pmdTable, idx, k.fmt.mkLeaf(k.pmdLevel, folio << k.geo.pageShift(), prot(v, v.has(Vma.WRITE))));
+        } finally {
+            pml.unlock();
+        }
+        return Errno.OK;
+    }
+
+    private static Errno collapseShmem(Process p, Vma v, long haddr) {
+        Kernel k = p.k;
+        long index = v.pgoff + ((haddr - v.start) >>> k.geo.pageShift());
+        long head = v.shmem.hugeFolio(index);
+        if (head < 0) {
+            if (!v.shmem.anyPresent(index & -(k.pmdSize >>> k.geo.pageShift()), k.pmdSize >>> k.geo.pageShift())) {
+                return Errno.EINVAL;
+            }
+            // collapse_file unmaps the small pages first: zap this mm's PTEs of the range.
+            Zap.range(p, v, haddr, haddr + k.pmdSize, false);
+            head = v.shmem.collapse(index);
+        }
+        PageDesc pmdTable = k.installer.lookup(p.mm, haddr, k.pmdLevel);
+        if (pmdTable != null) {
+            int idx = k.geo.index(k.pmdLevel, haddr);
+            long pmd = PageTables.read(pmdTable, idx);
+            if (k.fmt.isLeaf(k.pmdLevel, pmd)) {
+                return Errno.OK;
+            }
+            if (k.fmt.isTable(k.pmdLevel, pmd)) {
+                // collapse_pte_mapped_thp: retract the (now empty) PTE table.
+                PageDesc pte = k.pt.child(k.pmdLevel, pmd);
+                SpinLock pml = k.pt.pmdLockptr(p.mm, pmdTable);
+                pml.lock();
+                try {
+                    PageTables.write(pmdTable, idx, 0L);
+                } finally {
+                    pml.unlock();
+                }
+                k.flushTlb();
+                k.pt.accountTable(p.mm, Level.PTE, -1);
+                k.pt.freeTable(pte);
+            }
+        }
+        PageDesc t = k.installer.walkAlloc(p.mm, haddr, k.pmdLevel, null);
+        setPmd(p, t, k.geo.index(k.pmdLevel, haddr), head, prot(v, false), null);
+        return Errno.OK;
+    }
+}

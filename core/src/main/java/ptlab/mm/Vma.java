@@ -1,0 +1,77 @@
+package ptlab.mm;
+
+/**
+ * A {@code vm_area_struct}: {@code [start, end)} with its {@code vm_flags}, anon_vma and,
+ * for shared anonymous memory, the shmem file and page offset it maps.
+ */
+public final class Vma {
+    public static final int READ = 1;
+    public static final int WRITE = 1 << 1;
+    public static final int EXEC = 1 << 2;
+    public static final int SHARED = 1 << 3;
+    public static final int HUGEPAGE = 1 << 4;
+    public static final int NOHUGEPAGE = 1 << 5;
+    public static final int ACCOUNT = 1 << 6;
+
+    long start;
+    long end;
+    int flags;
+    /** {@code vma->anon_vma}: non-null once a write fault (or THP fault) prepared it. */
+    AnonVma anonVma;
+    /** The shmem file of a shared anonymous mapping, else {@code null}. */
+    final Shmem shmem;
+    /** {@code vm_pgoff}: page offset of {@code start} in the file (anon private: {@code start >> PAGE_SHIFT}). */
+    long pgoff;
+
+    Vma(long start, long end, int flags, Shmem shmem, long pgoff) {
+        this.start = start;
+        this.end = end;
+        this.flags = flags;
+        this.shmem = shmem;
+        this.pgoff = pgoff;
+    }
+
+    Vma copyRange(long s, long e, int pageShift) {
+        Vma v = new Vma(s, e, flags, shmem, pgoff + ((s - start) >>> pageShift));
+        v.anonVma = anonVma;
+        return v;
+    }
+
+    public long start() {
+        return start;
+    }
+
+    public long end() {
+        return end;
+    }
+
+    public int flags() {
+        return flags;
+    }
+
+    public boolean has(int flag) {
+        return (flags & flag) != 0;
+    }
+
+    public boolean isAnonymous() {
+        return shmem == null;
+    }
+
+    public boolean hasAnonVma() {
+        return anonVma != null;
+    }
+
+    /** {@code vma_is_accessible}: any of read, write, exec (x86 cannot make a present page unreadable). */
+    public boolean accessible() {
+        return (flags & (READ | WRITE | EXEC)) != 0;
+    }
+
+    @Override
+    public String toString() {
+        return String.format("%x-%x %s%s%s%s%s%s", start, end, has(READ) ? "r" : "-", has(WRITE) ? "w" : "-",
+                has(EXEC) ? "x" : "-", has(SHARED) ? "s" : "p", has(HUGEPAGE) ? " hg" : "", has(NOHUGEPAGE) ? " nh" : "");
+    }
+
+    /** {@code struct anon_vma}: identity is all that matters for merging and fork. */
+    static final class AnonVma {}
+}

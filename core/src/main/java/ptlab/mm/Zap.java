@@ -1,0 +1,104 @@
+package ptlab.mm;
+
+import ptlab.arch.Level;
+import ptlab.cpu.SpinLock;
+import ptlab.pgtable.PageTables;
+import ptlab.phys.PageDesc;
+import ptlab.phys.Words;
+import ptlab.walk.Action;
+import ptlab.walk.WalkCursor;
+import ptlab.walk.WalkOps;
+import ptlab.walk.WalkOptions;
+
+/**
+ * {@code unmap_page_range} / {@code zap_page_range_single} as a walk visitor: huge PMDs wholly
+ * inside the range are zapped ({@code zap_huge_pmd}), partial ones split first; present PTEs
+ * are cleared and their pages released. With {@code reclaimPt} (MADV_DONTNEED and
+ * CONFIG_PT_RECLAIM) a PTE table whose whole PMD span was zapped and that is now empty is
+ * unhooked under {@code pmd_lock} + ptl and freed ({@code try_get_and_clear_pmd} +
+ * {@code free_pte}).
+ */
+final class Zap implements WalkOps {
+    private final Process p;
+    private final Kernel k;
+    private final Vma v;
+    private final boolean reclaimPt;
+
+    private Zap(Process p, Vma v, boolean reclaimPt) {
+        this.p = p;
+        this.k = p.k;
+        this.v = v;
+        this.reclaimPt = reclaimPt;
+    }
+
+    static void range(Process p, Vma v, long start, long end, boolean reclaimPt) {
+        p.k.walker.walk(p.mm, start, end, new Zap(p, v, reclaimPt), WalkOptions.LOCKED);
+    }
+
+    @Override
+    public Action hugeLeaf(WalkCursor c) {
+        if (c.level() != k.pmdLevel) {
+            return Action.CONTINUE;
+        }
+        if (c.end() - c.addr() == k.pmdSize) {
+            Thp.zapHuge(p, v, c.table(), c.index());
+            return Action.CONTINUE;
+        }
+        Thp.split(p, v, c.table(), c.index());
+        return Action.AGAIN;
+    }
+
+    @Override
+    public Action pteRange(WalkCursor c, PageDesc table, int from, int to, long addr, long pageSize) {
+        long[] w = table.words();
+        boolean flushed = false;
+        for (int i = from; i < to; i++) {
+            long e = Words.getAcquire(w, i);
+            if (k.fmt.isNone(e)) {
+                continue;
+            }
+            Words.getAndSet(w, i, 0L); // ptep_get_and_clear
+            if (k.fmt.isPresent(e)) {
+                Pages.put(k, k.fmt.outputAddress(Level.PTE, e) >>> k.geo.pageShift());
+            }
+            flushed = true;
+        }
+        if (flushed) {
+            k.flushTlb();
+        }
+        return Action.CONTINUE;
+    }
+
+    @Override
+    public void tablePost(WalkCursor c, PageDesc child) {
+        if (!reclaimPt || c.level() != k.pmdLevel || c.end() - c.addr() != k.pmdSize) {
+            return;
+        }
+        SpinLock pml = k.pt.pmdLockptr(p.mm, c.table());
+        SpinLock ptl = k.pt.pteLockptr(p.mm, child);
+        pml.lock();
+        try {
+            if (ptl != pml) {
+                ptl.lockNested(1);
+            }
+            try {
+                long[] w = child.words();
+                for (long e : w) {
+                    if (!k.fmt.isNone(e)) {
+                        return;
+                    }
+                }
+                PageTables.write(c.table(), c.index(), 0L);
+            } finally {
+                if (ptl != pml) {
+                    ptl.unlock();
+                }
+            }
+        } finally {
+            pml.unlock();
+        }
+        k.flushTlb();
+        k.pt.accountTable(p.mm, Level.PTE, -1);
+        k.pt.freeTable(child);
+    }
+}

@@ -1,0 +1,90 @@
+package ptlab.trace;
+
+import java.util.ArrayList;
+import java.util.List;
+import ptlab.mm.Advice;
+import ptlab.mm.Errno;
+import ptlab.mm.Kernel;
+import ptlab.mm.Process;
+import ptlab.pgtable.KernelConfig;
+
+/**
+ * Runs parsed trace operations on one simulated process and formats each step as the kernel
+ * driver does: {@code STEP DELTA_KB}, {@code STEP DELTA_KB fork} (the child's VmPTE), with
+ * {@code  err=ERRNO} appended for a failed call. The child of a fork exits at once, as the
+ * driver's does.
+ */
+public final class Replayer {
+    private final Kernel kernel;
+    private final Process proc;
+    private final long base;
+    private int step;
+
+    public Replayer(KernelConfig config) {
+        this.kernel = new Kernel(config);
+        this.proc = kernel.newProcess("trace");
+        this.base = proc.vmPteBytes();
+    }
+
+    public Kernel kernel() {
+        return kernel;
+    }
+
+    public Process process() {
+        return proc;
+    }
+
+    public List<String> run(List<TraceOp> ops) {
+        List<String> out = new ArrayList<>(ops.size());
+        for (TraceOp op : ops) {
+            out.add(step(op));
+        }
+        return out;
+    }
+
+    /** Applies one operation and returns its output line. */
+    public String step(TraceOp op) {
+        step++;
+        if (op instanceof TraceOp.Fork) {
+            Process child = proc.fork("child" + step);
+            long kb = child.vmPteBytes() >> 10;
+            child.exit();
+            return step + " " + kb + " fork";
+        }
+        Errno e = apply(op);
+        long kb = (proc.vmPteBytes() - base) >> 10;
+        return e.ok() ? step + " " + kb : step + " " + kb + " err=" + e.code();
+    }
+
+    private Errno apply(TraceOp op) {
+        if (op instanceof TraceOp.Mmap) {
+            TraceOp.Mmap m = (TraceOp.Mmap) op;
+            Errno e = proc.mmap(m.addr(), m.len(), m.prot(), m.shared());
+            if (e.ok() && m.thp() != 0) {
+                e = proc.madvise(m.addr(), m.len(), m.thp() > 0 ? Advice.HUGEPAGE : Advice.NOHUGEPAGE);
+            }
+            return e;
+        }
+        if (op instanceof TraceOp.Touch) {
+            TraceOp.Touch t = (TraceOp.Touch) op;
+            return proc.touch(t.addr(), t.len(), t.write());
+        }
+        if (op instanceof TraceOp.Munmap) {
+            TraceOp.Munmap m = (TraceOp.Munmap) op;
+            return proc.munmap(m.addr(), m.len());
+        }
+        if (op instanceof TraceOp.Mprotect) {
+            TraceOp.Mprotect m = (TraceOp.Mprotect) op;
+            return proc.mprotect(m.addr(), m.len(), m.prot());
+        }
+        TraceOp.Madvise m = (TraceOp.Madvise) op;
+        return proc.madvise(m.addr(), m.len(), Advice.valueOf(m.advice().name()));
+    }
+
+    /** Ends the process (all tables freed); the kernel's state can then be checked for leaks. */
+    public void finish() {
+        if (!proc.exited()) {
+            proc.exit();
+        }
+    }
+}

@@ -1,0 +1,181 @@
+package ptlab.trace;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.Reader;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Parser of the trace language ({@code shared/tools/README.md}): one operation a line,
+ * {@code #} starts a comment, numbers hex ({@code 0x}) or decimal with an optional
+ * {@code K}/{@code M}/{@code G} suffix. Stricter than the C driver on purpose: an unknown
+ * word, a missing or extra argument, or a bad number is an error naming file and line.
+ */
+public final class TraceParser {
+    private TraceParser() {}
+
+    public static List<TraceOp> parse(String file, Reader in) throws IOException {
+        BufferedReader r = new BufferedReader(in);
+        List<TraceOp> ops = new ArrayList<>();
+        String raw;
+        int lineNo = 0;
+        while ((raw = r.readLine()) != null) {
+            lineNo++;
+            int hash = raw.indexOf('#');
+            String text = (hash >= 0 ? raw.substring(0, hash) : raw).trim();
+            if (text.isEmpty()) {
+                continue;
+            }
+            TraceOp op = parseLine(file, lineNo, text.split("[ \\t]+"));
+            checkAligned(file, lineNo, op);
+            ops.add(op);
+        }
+        return ops;
+    }
+
+    private static TraceOp parseLine(String file, int line, String[] t) {
+        String op = t[0];
+        switch (op) {
+            case "mmap": {
+                need(file, line, t, 3, 5);
+                int prot = 3;
+                boolean shared = false;
+                int thp = 0;
+                boolean protSeen = false;
+                for (int i = 3; i < t.length; i++) {
+                    String w = t[i];
+                    if (w.equals("shared")) {
+                        shared = dup(file, line, shared, w);
+                    } else if (w.equals("thp") || w.equals("nothp")) {
+                        if (thp != 0) {
+                            throw new TraceSyntaxException(file, line, "'" + w + "' given twice or with its opposite");
+                        }
+                        thp = w.equals("thp") ? 1 : -1;
+                    } else {
+                        protSeen = dup(file, line, protSeen, w);
+                        prot = prot(file, line, w);
+                    }
+                }
+                return new TraceOp.Mmap(line, num(file, line, t[1], "address"), num(file, line, t[2], "length"), prot, shared, thp);
+            }
+            case "touch": {
+                need(file, line, t, 3, 4);
+                boolean write = true;
+                if (t.length == 4) {
+                    if (t[3].equals("read")) {
+                        write = false;
+                    } else if (!t[3].equals("write")) {
+                        throw new TraceSyntaxException(file, line, "touch mode must be read or write, not '" + t[3] + "'");
+                    }
+                }
+                return new TraceOp.Touch(line, num(file, line, t[1], "address"), num(file, line, t[2], "length"), write);
+            }
+            case "munmap":
+                need(file, line, t, 3, 3);
+                return new TraceOp.Munmap(line, num(file, line, t[1], "address"), num(file, line, t[2], "length"));
+            case "mprotect":
+                need(file, line, t, 4, 4);
+                return new TraceOp.Mprotect(line, num(file, line, t[1], "address"), num(file, line, t[2], "length"),
+                        prot(file, line, t[3]));
+            case "madvise": {
+                need(file, line, t, 4, 4);
+                TraceOp.Advice a;
+                try {
+                    a = TraceOp.Advice.valueOf(t[3].toUpperCase(Locale.ROOT));
+                } catch (IllegalArgumentException e) {
+                    throw new TraceSyntaxException(file, line, "unknown madvise advice '" + t[3]
+                            + "' (dontneed, hugepage, nohugepage, collapse)");
+                }
+                return new TraceOp.Madvise(line, num(file, line, t[1], "address"), num(file, line, t[2], "length"), a);
+            }
+            case "fork":
+                need(file, line, t, 1, 1);
+                return new TraceOp.Fork(line);
+            default:
+                throw new TraceSyntaxException(file, line, "unknown operation '" + op
+                        + "' (mmap, touch, munmap, mprotect, madvise, fork)");
+        }
+    }
+
+    /**
+     * Range operations take page-aligned addresses: a misaligned one is a mistake in the trace,
+     * reported as bad input rather than replayed as the kernel's EINVAL. {@code touch} takes any address.
+     */
+    private static void checkAligned(String file, int line, TraceOp op) {
+        long addr;
+        if (op instanceof TraceOp.Mmap) {
+            addr = ((TraceOp.Mmap) op).addr();
+        } else if (op instanceof TraceOp.Munmap) {
+            addr = ((TraceOp.Munmap) op).addr();
+        } else if (op instanceof TraceOp.Mprotect) {
+            addr = ((TraceOp.Mprotect) op).addr();
+        } else if (op instanceof TraceOp.Madvise) {
+            addr = ((TraceOp.Madvise) op).addr();
+        } else {
+            return;
+        }
+        if ((addr & 0xfff) != 0) {
+            throw new TraceSyntaxException(file, line, "address 0x" + Long.toHexString(addr) + " is not aligned to a 4 KiB page");
+        }
+    }
+
+    private static boolean dup(String file, int line, boolean seen, String w) {
+        if (seen) {
+            throw new TraceSyntaxException(file, line, "'" + w + "' conflicts with an earlier word of the same kind");
+        }
+        return true;
+    }
+
+    private static void need(String file, int line, String[] t, int min, int max) {
+        if (t.length < min) {
+            throw new TraceSyntaxException(file, line, t[0] + ": missing argument (expected " + (min - 1)
+                    + (max > min ? " to " + (max - 1) : "") + ")");
+        }
+        if (t.length > max) {
+            throw new TraceSyntaxException(file, line, t[0] + ": unexpected argument '" + t[max] + "'");
+        }
+    }
+
+    /** Linux PROT_* bits of {@code none} or a combination of r, w, x. */
+    static int prot(String file, int line, String s) {
+        if (s.equals("none")) {
+            return 0;
+        }
+        int p = 0;
+        for (char c : s.toCharArray()) {
+            int bit = c == 'r' ? 1 : c == 'w' ? 2 : c == 'x' ? 4 : -1;
+            if (bit < 0 || (p & bit) != 0) {
+                throw new TraceSyntaxException(file, line, "bad protection '" + s + "' (none, or letters r, w, x)");
+            }
+            p |= bit;
+        }
+        return p;
+    }
+
+    /** A number: hex {@code 0x..} or decimal, optional K/M/G suffix; non-negative, 64-bit. */
+    static long num(String file, int line, String s, String what) {
+        String body = s;
+        int shift = 0;
+        char last = s.isEmpty() ? ' ' : Character.toUpperCase(s.charAt(s.length() - 1));
+        if (last == 'K' || last == 'M' || last == 'G') {
+            shift = last == 'K' ? 10 : last == 'M' ? 20 : 30;
+            body = s.substring(0, s.length() - 1);
+        }
+        long v;
+        try {
+            if (body.startsWith("0x") || body.startsWith("0X")) {
+                v = Long.parseUnsignedLong(body.substring(2), 16);
+            } else {
+                v = Long.parseLong(body);
+            }
+        } catch (NumberFormatException e) {
+            throw new TraceSyntaxException(file, line, "bad " + what + " '" + s + "'");
+        }
+        if (v < 0 || (shift > 0 && (v >>> (63 - shift)) != 0)) {
+            throw new TraceSyntaxException(file, line, what + " '" + s + "' is out of range");
+        }
+        return v << shift;
+    }
+}
