@@ -85,12 +85,12 @@ final class Faults {
         long cur = PageTables.read(pteTable, idx);
         boolean needPage = v.isAnonymous() && write && (k.fmt.isNone(cur) || isZeroPte(k, cur) || sharedAnon(k, cur));
         if (needPage) {
-            if (v.anonVma == null) {
-                v.anonVma = new Vma.AnonVma();
-            }
+            v.anonVmaPrepare();
             AllocResult r = k.alloc.allocate(0, Gfp.HIGHUSER, "do_anonymous_page");
             newPfn = r.pfnOrThrow();
         }
+        // shmem: __do_fault gets (and may allocate) the page cache folio before finish_fault locks.
+        long shmemPfn = v.isAnonymous() ? -1 : v.shmem.getPage(v.pgoff + ((va - v.start) >>> k.geo.pageShift()));
         ptl.lock();
         try {
             cur = PageTables.read(pteTable, idx);
@@ -100,8 +100,7 @@ final class Faults {
                 if (!k.fmt.isNone(cur) && (!write || k.fmt.isWrite(cur))) {
                     return;
                 }
-                long index = v.pgoff + ((va - v.start) >>> k.geo.pageShift());
-                long pfn = v.shmem.getPage(index);
+                long pfn = shmemPfn;
                 if (k.fmt.isNone(cur)) {
                     Pages.get(k, pfn);
                 }

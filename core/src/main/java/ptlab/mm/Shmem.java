@@ -35,13 +35,13 @@ final class Shmem {
     }
 
     /** The huge folio covering {@code index}, or -1. */
-    long hugeFolio(long index) {
+    synchronized long hugeFolio(long index) {
         Long p = huge.get(hugeBase(index));
         return p == null ? -1 : p;
     }
 
     /** {@code shmem_get_folio}: the page for {@code index}, allocated on first use. Returns the page's pfn. */
-    long getPage(long index) {
+    synchronized long getPage(long index) {
         long h = hugeFolio(index);
         if (h >= 0) {
             return h + (index - hugeBase(index));
@@ -58,7 +58,7 @@ final class Shmem {
      * {@code collapse_file}: replaces the small folios of the aligned range around {@code index}
      * with one huge folio (holes are filled). Returns the huge folio's pfn.
      */
-    long collapse(long index) {
+    synchronized long collapse(long index) {
         long base = hugeBase(index);
         Long existing = huge.get(base);
         if (existing != null) {
@@ -76,7 +76,7 @@ final class Shmem {
     }
 
     /** Drops the cache's references (the file is gone: last mapping unmapped). */
-    void release() {
+    synchronized void release() {
         for (long p : small.values()) {
             if (mem.putPage(p) == 0) {
                 alloc.free(p, 0);
@@ -92,7 +92,7 @@ final class Shmem {
     }
 
     /** Whether any page of {@code [base, base + n)} is in the cache. */
-    boolean anyPresent(long base, long n) {
+    synchronized boolean anyPresent(long base, long n) {
         if (huge.containsKey(hugeBase(base))) {
             return true;
         }

@@ -76,9 +76,7 @@ final class Thp {
         if (!faultAllowed(k, v) || !suitable(k, v, va)) {
             return false;
         }
-        if (v.anonVma == null) {
-            v.anonVma = new Vma.AnonVma();
-        }
+        v.anonVmaPrepare();
         long folio;
         if (!write) {
             folio = k.hugeZeroPfn();

@@ -31,6 +31,13 @@ public final class Vma {
         this.pgoff = pgoff;
     }
 
+    /** {@code anon_vma_prepare}: faults run under the read lock, so two may race here. */
+    synchronized void anonVmaPrepare() {
+        if (anonVma == null) {
+            anonVma = new AnonVma();
+        }
+    }
+
     Vma copyRange(long s, long e, int pageShift) {
         Vma v = new Vma(s, e, flags, shmem, pgoff + ((s - start) >>> pageShift));
         v.anonVma = anonVma;

@@ -1,0 +1,6 @@
+/**
+ * The invariant checker ({@code mm/page_table_check.c}, {@code mm/debug_vm_pgtable.c} in
+ * spirit): {@link ptlab.check.Checker#check} returns the list of violations of a quiescent
+ * machine. It may read every layer below it; only the CLI and tests import it.
+ */
+package ptlab.check;
