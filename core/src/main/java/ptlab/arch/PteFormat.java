@@ -46,8 +46,16 @@ public interface PteFormat {
     /** Protection of a leaf (PROT_NONE leaves decode with {@code read == false}). */
     PageProt prot(Level level, long e);
 
-    /** Table-pointer kind encoded in a table entry. */
+    /** Table-pointer kind encoded in a table entry (a fixed value where {@link #encodesTableKind()} is false). */
     TableKind tableKind(Level level, long e);
+
+    /**
+     * Whether table entries differ by {@link TableKind} (x86 US, arm64 PXNTable/UXNTable). RISC-V
+     * writes {@code _PAGE_TABLE} for both, so a checker must not compare kinds there.
+     */
+    default boolean encodesTableKind() {
+        return true;
+    }
 
     /** Full decode. */
     default Entry decode(Level level, long e, Geometry g) {

@@ -1,5 +1,7 @@
 package ptlab.arch;
 
+import ptlab.InvalidAddressException;
+
 /**
  * x86-64 page-table entry format (4- and 5-level paging), as in Linux
  * {@code arch/x86/include/asm/pgtable_types.h}.
@@ -98,7 +100,7 @@ public final class X86Format implements PteFormat {
     @Override
     public long mkLeaf(Level level, long pa, PageProt prot) {
         boolean huge = level != Level.PTE;
-        checkPa(pa, 1L << 12);
+        checkPa(pa, leafAlignment(level));
         long e = pa;
         if (prot.read()) {
             e |= P;
@@ -139,9 +141,22 @@ public final class X86Format implements PteFormat {
         return e;
     }
 
+    /** A 2M or 1G leaf's bit 12 is PAT, so its address must be aligned to the leaf size. */
+    private static long leafAlignment(Level level) {
+        switch (level) {
+            case PMD:
+                return 1L << 21;
+            case PUD:
+                return 1L << 30;
+            default:
+                return 1L << 12;
+        }
+    }
+
     private void checkPa(long pa, long align) {
         if ((pa & (align - 1)) != 0 || (pa & ~PA_MASK) != 0) {
-            throw new IllegalArgumentException("physical address 0x" + Long.toHexString(pa) + " does not fit the x86-64 format");
+            throw new InvalidAddressException("physical address 0x" + Long.toHexString(pa) + " is not 0x"
+                    + Long.toHexString(align) + "-aligned below 2^52 (x86-64)");
         }
     }
 
@@ -157,7 +172,7 @@ public final class X86Format implements PteFormat {
     public PageProt prot(Level level, long e) {
         boolean present = (e & P) != 0;
         MemType type = (e & PCD) != 0 ? MemType.DEVICE : (e & PWT) != 0 ? MemType.NORMAL_NC : MemType.NORMAL;
-        return new PageProt(present, (e & RW) != 0, (e & NX) == 0, (e & US) != 0, present && (e & G) != 0,
+        return ProtTable.of(present, (e & RW) != 0, (e & NX) == 0, (e & US) != 0, present && (e & G) != 0,
                 (e & A) != 0, (e & D) != 0, type);
     }
 

@@ -302,9 +302,11 @@ final class Thp {
         }
         long hstart = (start + k.pmdSize - 1) & -k.pmdSize;
         long hend = end & -k.pmdSize;
-        long want = Long.compareUnsigned(hend, hstart) > 0 ? (hend - hstart) / k.pmdSize : 0;
+        // As the kernel: unsigned (hend - hstart) >> HPAGE_PMD_SHIFT wraps when the range holds no
+        // whole PMD and hend < hstart, so such a call fails with last_fail's initial SCAN_FAIL.
+        long want = (hend - hstart) >>> Long.numberOfTrailingZeros(k.pmdSize);
         long thps = 0;
-        Errno lastFail = Errno.OK;
+        Errno lastFail = Errno.EINVAL;
         for (long a = hstart; Long.compareUnsigned(a, hend) < 0; a += k.pmdSize) {
             Errno r = v.isAnonymous() ? collapseAnon(p, v, a) : collapseShmem(p, v, a);
             if (r.ok()) {

@@ -39,7 +39,7 @@ public final class TraceParser {
         String op = t[0];
         switch (op) {
             case "mmap": {
-                need(file, line, t, 3, 5);
+                need(file, line, t, 3, 6);
                 int prot = 3;
                 boolean shared = false;
                 int thp = 0;

@@ -1,0 +1,94 @@
+package ptlab.bench;
+
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Blackhole;
+import ptlab.arch.Architectures;
+import ptlab.arch.PageProt;
+import ptlab.arch.PteFormat;
+
+/**
+ * Cost of encoding and decoding one PTE-level leaf ({@code pfn_pte}, {@code pte_pfn} +
+ * {@code pte_pgprot}, {@code pte_present} + {@code pte_pfn}) per format. Inputs are a
+ * precomputed ring of random page addresses and protections, so the measurement sees varied
+ * words rather than one constant the JIT could fold; {@code encode} mixes four protections (the
+ * branches on them are unpredictable), {@code encodeOneProt} keeps one. Each {@code arch} runs in its own fork,
+ * so the format call site is monomorphic as it would be in a single-architecture run.
+ *
+ * <p>Run: {@code java -jar bench/target/benchmarks.jar EntryCodecBench -f 1 -wi 2 -w 1s -i 3 -r 1s}
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(1)
+@State(Scope.Thread)
+public class EntryCodecBench {
+    private static final int RING = 1024;
+    private static final ptlab.arch.Level PTE = ptlab.arch.Level.PTE;
+    private static final PageProt[] PROTS = {PageProt.USER_RW, PageProt.USER_READ, PageProt.KERNEL_RW, PageProt.USER_RX};
+
+    @Param({"x86_64-4l", "arm64-4k-48", "riscv-sv48"})
+    public String arch;
+
+    private PteFormat format;
+    private final long[] pas = new long[RING];
+    private final PageProt[] prots = new PageProt[RING];
+    private final long[] entries = new long[RING];
+    private int next;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        format = Architectures.byName(arch).format();
+        SplittableRandom rnd = new SplittableRandom(42);
+        for (int i = 0; i < RING; i++) {
+            pas[i] = rnd.nextLong(1L << 28) << 12; // page-aligned, below 1 TiB
+            prots[i] = PROTS[rnd.nextInt(PROTS.length)];
+            entries[i] = format.mkLeaf(PTE, pas[i], prots[i]);
+        }
+    }
+
+    private int slot() {
+        int i = next;
+        next = (i + 1) & (RING - 1);
+        return i;
+    }
+
+    @Benchmark
+    public long encode() {
+        int i = slot();
+        return format.mkLeaf(PTE, pas[i], prots[i]);
+    }
+
+    /** The common kernel case: one protection for a range of pages ({@code set_ptes}, a fault-around batch). */
+    @Benchmark
+    public long encodeOneProt() {
+        return format.mkLeaf(PTE, pas[slot()], PageProt.USER_RW);
+    }
+
+    @Benchmark
+    public void decodeAddressAndProt(Blackhole bh) {
+        long e = entries[slot()];
+        bh.consume(format.outputAddress(PTE, e));
+        bh.consume(format.prot(PTE, e));
+    }
+
+    @Benchmark
+    public void decodeLeafAndAddress(Blackhole bh) {
+        long e = entries[slot()];
+        bh.consume(format.isLeaf(PTE, e));
+        bh.consume(format.outputAddress(PTE, e));
+    }
+}

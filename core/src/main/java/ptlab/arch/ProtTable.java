@@ -1,0 +1,41 @@
+package ptlab.arch;
+
+/**
+ * Every {@link PageProt} value, built once, so that decoding a leaf ({@link PteFormat#prot})
+ * allocates nothing: seven flags and a memory type give 128 x 3 records.
+ */
+final class ProtTable {
+    /* Index bits, one per PageProt flag; the MemType ordinal sits above them. */
+    static final int READ = 1;
+    static final int WRITE = 1 << 1;
+    static final int EXEC = 1 << 2;
+    static final int USER = 1 << 3;
+    static final int GLOBAL = 1 << 4;
+    static final int YOUNG = 1 << 5;
+    static final int DIRTY = 1 << 6;
+    static final int TYPE_SHIFT = 7;
+
+    private static final MemType[] TYPES = MemType.values();
+    private static final PageProt[] ALL = new PageProt[128 * TYPES.length];
+
+    static {
+        for (int i = 0; i < ALL.length; i++) {
+            ALL[i] = new PageProt((i & READ) != 0, (i & WRITE) != 0, (i & EXEC) != 0, (i & USER) != 0,
+                    (i & GLOBAL) != 0, (i & YOUNG) != 0, (i & DIRTY) != 0, TYPES[i >>> TYPE_SHIFT]);
+        }
+    }
+
+    private ProtTable() {}
+
+    static PageProt of(boolean read, boolean write, boolean exec, boolean user, boolean global, boolean young,
+            boolean dirty, MemType type) {
+        int i = (read ? READ : 0) | (write ? WRITE : 0) | (exec ? EXEC : 0) | (user ? USER : 0) | (global ? GLOBAL : 0)
+                | (young ? YOUNG : 0) | (dirty ? DIRTY : 0) | type.ordinal() << TYPE_SHIFT;
+        return ALL[i];
+    }
+
+    /** The record for an index built from the bit constants above. */
+    static PageProt byIndex(int index) {
+        return ALL[index];
+    }
+}

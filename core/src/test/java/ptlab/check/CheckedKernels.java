@@ -1,0 +1,59 @@
+package ptlab.check;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import ptlab.cpu.Violation;
+import ptlab.mm.Kernel;
+import ptlab.pgtable.KernelConfig;
+
+/**
+ * JUnit 5 extension: a test (registered with {@code @RegisterExtension}) creates its machines
+ * through {@link #kernel}, and after the test the invariant checker runs on each of them; any
+ * violation fails the test unless the test declared it with {@link #expect}.
+ */
+public final class CheckedKernels implements AfterEachCallback {
+    private final List<Kernel> kernels = new ArrayList<>();
+    private final List<String> expected = new ArrayList<>();
+
+    /** A new machine that will be checked after the test. */
+    public Kernel kernel(KernelConfig config) {
+        Kernel k = new Kernel(config);
+        kernels.add(k);
+        return k;
+    }
+
+    /** Declares that violations of {@code kind} are the point of this test. */
+    public void expect(String kind) {
+        expected.add(kind);
+    }
+
+    /** Runs the checker now on every machine of the test. */
+    public List<Violation> check() {
+        List<Violation> all = new ArrayList<>();
+        for (Kernel k : kernels) {
+            all.addAll(Checker.check(k.pageTables()));
+        }
+        return all;
+    }
+
+    @Override
+    public void afterEach(ExtensionContext ctx) {
+        try {
+            List<Violation> bad = new ArrayList<>();
+            for (Violation v : check()) {
+                if (!expected.contains(v.kind())) {
+                    bad.add(v);
+                }
+            }
+            if (!bad.isEmpty()) {
+                throw new AssertionError("invariant checker after " + ctx.getDisplayName() + ": " + bad.size() + " violation(s), first: "
+                        + bad.subList(0, Math.min(5, bad.size())));
+            }
+        } finally {
+            kernels.clear();
+            expected.clear();
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package ptlab.trace;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.StringReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import ptlab.check.CheckedKernels;
+import ptlab.check.Checker;
+import ptlab.mm.Advice;
+import ptlab.mm.Errno;
+import ptlab.mm.Kernel;
+import ptlab.mm.Process;
+import ptlab.pgtable.KernelConfig;
+
+class ReplayTest {
+    @RegisterExtension
+    final CheckedKernels kernels = new CheckedKernels();
+
+    private static Path shared() {
+        Path p = Path.of("").toAbsolutePath();
+        while (p != null && !Files.exists(p.resolve(".ci"))) {
+            p = p.getParent();
+        }
+        return p == null ? null : p.resolveSibling("shared");
+    }
+
+    private List<String> replay(String text) throws Exception {
+        Replayer r = new Replayer(KernelConfig.defaults());
+        List<String> out = r.run(TraceParser.parse("t", new StringReader(text)));
+        r.finish();
+        assertThat(Checker.check(r.kernel().pageTables())).isEmpty();
+        assertThat(r.kernel().pageTables().stats().nrPagetable()).as("only PGD-less state is left").isZero();
+        return out;
+    }
+
+    @Test
+    void sharedTracesMatchTheKernelsRecordedOutput() throws Exception {
+        Path s = shared();
+        assumeTrue(s != null && Files.isDirectory(s.resolve("tools/traces")), "shared/tools/traces not found");
+        for (String name : List.of("tour", "thp-edge")) {
+            String trace = Files.readString(s.resolve("tools/traces/" + name + ".trace"));
+            List<String> expected = Files.readAllLines(s.resolve("tools/traces/" + name + ".expected"));
+            assertThat(replay(trace)).as(name).containsExactlyElementsOf(expected);
+        }
+    }
+
+    @Test
+    void failedCallsPrintErrnoAndReplayGoesOn() throws Exception {
+        List<String> out = replay("mmap 0x100000000000 4M\nmmap 0x100000100000 1M\nmprotect 0x100000000000 8M r\n"
+                + "touch 0x100000000000 8K\nmadvise 0x100000000000 8M dontneed\ntouch 0x100000000000 8M\nmunmap 0x100000000000 4M\n");
+        // Recorded with ktrace on this machine: the first VMA turns read-only before the hole gives ENOMEM.
+        assertThat(out).containsExactly("1 0", "2 0 err=17", "3 0 err=12", "4 0 err=14", "5 0 err=12", "6 0 err=14", "7 0");
+    }
+
+    @Test
+    void badInputNamesFileAndLine() {
+        assertThatThrownBy(() -> TraceParser.parse("x.trace", new StringReader("mmap 0x1000 4K\nfrobnicate 1 2\n")))
+                .isInstanceOf(TraceSyntaxException.class).hasMessage("x.trace:2: unknown operation 'frobnicate' (mmap, touch, munmap, mprotect, madvise, fork)");
+        assertThatThrownBy(() -> TraceParser.parse("x.trace", new StringReader("touch 0x1000\n")))
+                .hasMessageStartingWith("x.trace:1: touch: missing argument");
+        assertThatThrownBy(() -> TraceParser.parse("x.trace", new StringReader("munmap 0x10zz 4K\n")))
+                .hasMessage("x.trace:1: bad address '0x10zz'");
+        assertThatThrownBy(() -> TraceParser.parse("x.trace", new StringReader("\n\nmunmap 0x1001 4K\n")))
+                .hasMessage("x.trace:3: address 0x1001 is not aligned to a 4 KiB page");
+    }
+
+    @Test
+    void readmeSampleHolds() {
+        Kernel k = kernels.kernel(KernelConfig.defaults());
+        Process p = k.newProcess("demo");
+        assertThat(p.mmap(0x100000000000L, 64L << 20, 3, false)).isEqualTo(Errno.OK);
+        assertThat(p.touch(0x100000000000L, 64L << 20, true)).isEqualTo(Errno.OK);
+        assertThat(p.vmPteBytes() >> 10).isEqualTo(136);
+        p.madvise(0x100000000000L, 2L << 20, Advice.DONTNEED);
+        assertThat(p.vmPteBytes() >> 10).isEqualTo(132);
+        assertThat(Checker.check(k.pageTables())).isEmpty();
+    }
+
+    @Test
+    void allocationFailureInAFaultLeavesConsistentState() {
+        Kernel k = kernels.kernel(KernelConfig.defaults());
+        Process p = k.newProcess("oom");
+        p.mmap(0x100000000000L, 8L << 20, 3, false);
+        // Sweep the Nth allocation over a fault-in of 8 MiB: each failure is ENOMEM, nothing leaks.
+        for (int n = 1; n < 12; n++) {
+            k.pageTables().allocator().faultInjector().failNth(n);
+            Errno e = p.touch(0x100000000000L, 8L << 20, true);
+            k.pageTables().allocator().faultInjector().reset();
+            assertThat(e).isIn(Errno.OK, Errno.ENOMEM);
+            assertThat(Checker.check(k.pageTables())).as("after failing allocation %d", n).isEmpty();
+            p.munmap(0x100000000000L, 8L << 20);
+            p.mmap(0x100000000000L, 8L << 20, 3, false);
+        }
+        p.exit();
+        assertThat(k.pageTables().stats().nrPagetable()).isZero();
+    }
+}
