@@ -231,6 +231,10 @@ final class DifferentialTest {
     private static long seedProperty() {
         String s = System.getProperty("ptlab.diff.seed");
         if (s == null || s.isBlank()) {
+            // CI's seed: fixed so a red build is reproducible; tools/fuzz-diff.sh passes fresh seeds.
+            return 1882489462820564797L;
+        }
+        if (s.strip().equals("random")) {
             return System.nanoTime() ^ System.currentTimeMillis() << 20;
         }
         return Long.decode(s.strip());
