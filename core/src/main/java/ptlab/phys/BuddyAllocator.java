@@ -27,6 +27,8 @@ public final class BuddyAllocator {
     private final PhysicalMemory mem;
     private final ViolationLog log;
     private final FaultInjector injector = new FaultInjector();
+    /** Guards the lists, the counters, {@link #untouched} and the sections' buddy state. */
+    private final ZoneLock zone = new ZoneLock();
     private final long[] heads = new long[MAX_ORDER + 1];
     private final long[] counts = new long[MAX_ORDER + 1];
     private long untouched;
@@ -77,13 +79,16 @@ public final class BuddyAllocator {
             return new AllocResult.Failed(site, order, true);
         }
         long pfn;
-        synchronized (this) {
+        zone.lock();
+        try {
             pfn = take(order);
             if (pfn == NIL) {
                 return new AllocResult.Failed(site, order, false);
             }
             allocatedFrames += 1L << order;
             allocations++;
+        } finally {
+            zone.unlock();
         }
         mem.setRefcount(pfn, 1);
         return new AllocResult.Frames(pfn, order);
@@ -92,7 +97,8 @@ public final class BuddyAllocator {
     /** Frees a block that {@link #allocate} returned, with the same order. */
     public void free(long pfn, int order) {
         mem.checkPfn(pfn);
-        synchronized (this) {
+        zone.lock();
+        try {
             Section s = mem.section(pfn);
             int off = PhysicalMemory.offset(pfn);
             if (s == null || s.state[off] != Section.ALLOCATED_HEAD) {
@@ -108,10 +114,12 @@ public final class BuddyAllocator {
             allocatedFrames -= 1L << order;
             frees++;
             release(pfn, order);
+        } finally {
+            zone.unlock();
         }
     }
 
-    /* ---- lists (all under this) ---- */
+    /* ---- lists (all under the zone lock) ---- */
 
     private long take(int order) {
         int k = order;
@@ -210,54 +218,84 @@ public final class BuddyAllocator {
 
     /* ---- statistics ---- */
 
-    public synchronized long allocatedFrames() {
-        return allocatedFrames;
+    public long allocatedFrames() {
+        zone.lock();
+        try {
+            return allocatedFrames;
+        } finally {
+            zone.unlock();
+        }
     }
 
-    public synchronized long freeFrames() {
-        return mem.frames() - allocatedFrames;
+    public long freeFrames() {
+        return mem.frames() - allocatedFrames();
     }
 
-    public synchronized long allocations() {
-        return allocations;
+    public long allocations() {
+        zone.lock();
+        try {
+            return allocations;
+        } finally {
+            zone.unlock();
+        }
     }
 
-    public synchronized long frees() {
-        return frees;
+    public long frees() {
+        zone.lock();
+        try {
+            return frees;
+        } finally {
+            zone.unlock();
+        }
     }
 
     /** Free blocks per order, then the untouched mark: the allocator's whole free state. */
-    public synchronized List<Long> freeState() {
+    public List<Long> freeState() {
         List<Long> out = new ArrayList<>();
-        for (int k = 0; k <= MAX_ORDER; k++) {
-            out.add(counts[k]);
+        zone.lock();
+        try {
+            for (int k = 0; k <= MAX_ORDER; k++) {
+                out.add(counts[k]);
+            }
+            out.add(untouched);
+        } finally {
+            zone.unlock();
         }
-        out.add(untouched);
         return out;
     }
 
     /** The pfns on the free list of {@code order}, in list order (for tests and the checker). */
-    public synchronized List<Long> freeList(int order) {
+    public List<Long> freeList(int order) {
         List<Long> out = new ArrayList<>();
-        for (long p = heads[order]; p != NIL; p = mem.section(p).next[PhysicalMemory.offset(p)]) {
-            out.add(p);
+        zone.lock();
+        try {
+            for (long p = heads[order]; p != NIL; p = mem.section(p).next[PhysicalMemory.offset(p)]) {
+                out.add(p);
+            }
+        } finally {
+            zone.unlock();
         }
         return out;
     }
 
     /** Whether {@code pfn} lies inside some free block (for the checker: no reachable frame is free). */
-    public synchronized boolean isFree(long pfn) {
+    public boolean isFree(long pfn) {
         mem.checkPfn(pfn);
-        if (pfn >= untouched) {
-            return true;
-        }
-        for (int k = 0; k <= MAX_ORDER; k++) {
-            long head = pfn & -(1L << k);
-            Section s = mem.section(head);
-            if (s != null && s.state[PhysicalMemory.offset(head)] == Section.FREE_HEAD && s.order[PhysicalMemory.offset(head)] == k) {
+        zone.lock();
+        try {
+            if (pfn >= untouched) {
                 return true;
             }
+            for (int k = 0; k <= MAX_ORDER; k++) {
+                long head = pfn & -(1L << k);
+                Section s = mem.section(head);
+                if (s != null && s.state[PhysicalMemory.offset(head)] == Section.FREE_HEAD && s.order[PhysicalMemory.offset(head)] == k) {
+                    return true;
+                }
+            }
+            return false;
+        } finally {
+            zone.unlock();
         }
-        return false;
     }
 }

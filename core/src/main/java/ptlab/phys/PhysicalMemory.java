@@ -115,7 +115,7 @@ public final class PhysicalMemory {
         return sections[(int) (pfn >>> SECTION_SHIFT)];
     }
 
-    /** The section of {@code pfn}, created if absent; only under the allocator lock. */
+    /** The section of {@code pfn}, created if absent; only under the allocator's zone lock. */
     Section sectionForWrite(long pfn) {
         int i = (int) (pfn >>> SECTION_SHIFT);
         Section s = sections[i];

@@ -10,8 +10,8 @@
  * {@link ptlab.phys.FaultInjector} fail allocations; failures are typed
  * ({@link ptlab.phys.AllocResult.Failed}), never {@code null}.
  *
- * <p>Concurrency: the allocator's lists and section states are guarded by the allocator's
- * monitor (the zone lock; nothing is taken inside it). Reference counts are atomic. Table
+ * <p>Concurrency: the allocator's lists and section states are guarded by its zone lock
+ * ({@code ZoneLock}, a spinlock; nothing is taken inside it). Reference counts are atomic. Table
  * words are accessed with the modes {@link ptlab.phys.Words} names.
  */
 package ptlab.phys;
