@@ -268,21 +268,20 @@ public final class Arm64Format implements PteFormat {
      */
     @Override
     public PageProt prot(Level level, long e) {
-        // Branch-free index into ProtTable; each term moves one descriptor bit to its PageProt bit.
-        int type = MEM_TYPES[(int) ((e & ATTRINDX_MASK) >>> ATTRINDX_SHIFT)].ordinal() << ProtTable.TYPE_SHIFT;
-        int write = (int) (e >>> 51) & 1;                                  // DBM / PTE_WRITE
-        int dirty = (int) ((e >>> 55) | (e >>> 51 & ~(e >>> 7))) & 1;      // pte_dirty: DIRTY || (WRITE && !RDONLY)
-        int young = (int) (e >>> 10) & 1;                                  // AF
-        int bits = write * ProtTable.WRITE | dirty * ProtTable.DIRTY | young * ProtTable.YOUNG | type;
+        MemType type = MEM_TYPES[(int) ((e & ATTRINDX_MASK) >>> ATTRINDX_SHIFT)];
+        boolean write = (e & WRITE) != 0;
+        boolean young = (e & AF) != 0;
+        // pte_dirty without short-circuit: software DIRTY, or WRITE with RDONLY clear.
+        boolean dirty = (e & DIRTY) != 0 | (e & (WRITE | RDONLY)) == WRITE;
         if ((e & VALID) == 0) {
-            return ProtTable.byIndex(bits | ProtTable.USER | (int) (~e >>> 54 & 1) * ProtTable.EXEC);
+            return ProtTable.of(false, write, (e & UXN) == 0, true, false, young, dirty, type);
         }
-        int user = (int) (e >>> 6) & 1;                                    // AP[1]
-        int exec = (int) (~e >>> (53 + user)) & 1;                         // !PXN for kernel, !UXN for user
-        int global = (int) (~e >>> 11) & 1;                                // !nG
-        return ProtTable.byIndex(bits | ProtTable.READ | user * ProtTable.USER | exec * ProtTable.EXEC
-                | global * ProtTable.GLOBAL);
+        int user = (int) (e >>> 6) & 1;
+        // The XN bit for the page's own privilege: PXN (53) for a kernel page, UXN (54) for a user page.
+        boolean exec = ((e >>> (53 + user)) & 1) == 0;
+        return ProtTable.of(true, write, exec, user != 0, (e & NG) == 0, young, dirty, type);
     }
+
 
 
     @Override
