@@ -37,8 +37,9 @@ import org.junit.jupiter.api.TestFactory;
  *   <li>{@link #randomTraces}: seeded random traces from {@link TraceGenerator}.
  * </ul>
  *
- * <p>System properties: {@code ptlab.diff.seed} (base seed, decimal or 0x-hex; default from
- * {@link System#nanoTime}), {@code ptlab.diff.count} (random traces, default 200),
+ * <p>System properties: {@code ptlab.diff.seed} (base seed, decimal or 0x-hex; {@code random} for
+ * one from {@link System#nanoTime}; default: a fixed CI seed, so a red build is reproducible;
+ * {@code tools/fuzz-diff.sh} passes fresh seeds), {@code ptlab.diff.count} (random traces, default 200),
  * {@code ptlab.diff.index} (run only that random trace), {@code ptlab.diff.threads} (kernel-side
  * workers, default 2). Skipped (not failed) when the kernel cannot be the oracle: not Linux, no
  * {@code cc}, or a kernel configured unlike {@code KernelConfig.defaults()}.

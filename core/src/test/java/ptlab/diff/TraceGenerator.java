@@ -10,14 +10,23 @@ import ptlab.diff.MappingModel.Mapping;
  * madvise (dontneed, hugepage, nohugepage, collapse) and fork inside a window of a few GiB at
  * 16 TiB, ending with a munmap of the whole window.
  *
- * <p>The same seed always gives the same trace ({@link SplittableRandom}, no other input).
+ * <p>The same seed always gives the same trace ({@link SplittableRandom}, no other input). Biased
+ * towards what the kernel treats specially: THP ranges partially unmapped, protected or zapped;
+ * MADV_COLLAPSE after touches and after fork; fork after THP faults; MADV_DONTNEED of whole 2 MiB
+ * blocks (PT reclaim); the huge zero page; neighbours sharing tables; and calls that fail (EEXIST,
+ * EINVAL, ENOMEM over holes, EFAULT touches).
  */
 final class TraceGenerator {
     /*
      * Implementation notes.
      *
-     * The generator keeps a rough model of the VMAs it created (Mapping: range, prot, shared, thp)
-     * only to aim operations at interesting places: inside, across the edge of, or around a mapping;
+     * Longer than most classes on purpose: every choice (operation, scenario, address, length,
+     * attribute) draws from one SplittableRandom in one fixed order, and that order is what makes a
+     * seed reproducible; splitting the choices over classes would only spread that order around.
+     * The VMA bookkeeping lives in MappingModel.
+     *
+     * The generator keeps a rough model of the VMAs it created (MappingModel: range, prot, shared,
+     * thp) only to aim operations at interesting places: inside, across the edge of, or around a mapping;
      * at whole or partial 2 MiB blocks; at neighbours that share a PTE/PMD table. The model does not
      * need to be exact (mprotect over a hole, for instance, is applied to the whole range): the
      * kernel is the judge, the model only biases the dice.
@@ -71,7 +80,16 @@ final class TraceGenerator {
 
     /** Seed of trace {@code index} of a run with base seed {@code baseSeed}. */
     static long traceSeed(long baseSeed, int index) {
-        return baseSeed + 0x9E37_79B9_7F4A_7C15L * (index + 1L);
+        // Not base + index * gamma: with SplittableRandom's own gamma, trace i + 1 would replay
+        // trace i's random stream shifted by one draw.
+        return mix64(mix64(baseSeed) + index);
+    }
+
+    /** Stafford's variant 13 of the MurmurHash3 finaliser: a bijection that scatters nearby inputs. */
+    private static long mix64(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58_476D_1CE4_E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D0_49BB_1331_11EBL;
+        return z ^ (z >>> 31);
     }
 
     /** Steps left before the final munmap. */
