@@ -32,15 +32,7 @@ final class Protect implements WalkOps {
 
     @Override
     public Action hugeLeaf(WalkCursor c) {
-        if (c.level() != k.pmdLevel) {
-            return Action.CONTINUE;
-        }
-        if (c.end() - c.addr() == k.pmdSize) {
-            Thp.protectHuge(p, v, c.table(), c.index());
-            return Action.CONTINUE;
-        }
-        Thp.split(p, v, c.table(), c.index());
-        return Action.AGAIN;
+        return Thp.wholeOrSplit(p, v, c, Thp::protectHuge);
     }
 
     @Override

@@ -172,6 +172,29 @@ final class Thp {
         return false;
     }
 
+    /** What a range operation does to a huge PMD wholly inside its range. */
+    interface WholePmdOp {
+        void apply(Process p, Vma v, PageDesc pmdTable, int pmdIdx);
+    }
+
+    /**
+     * The rule range operations (zap, change_protection) share for a huge leaf met by the walk:
+     * a huge PMD wholly inside the range goes to {@code whole}; one only partly inside is split
+     * first and the entry visited again as a table.
+     */
+    static ptlab.walk.Action wholeOrSplit(Process p, Vma v, ptlab.walk.WalkCursor c, WholePmdOp whole) {
+        Kernel k = p.k;
+        if (c.level() != k.pmdLevel) {
+            return ptlab.walk.Action.CONTINUE;
+        }
+        if (c.end() - c.addr() == k.pmdSize) {
+            whole.apply(p, v, c.table(), c.index());
+            return ptlab.walk.Action.CONTINUE;
+        }
+        split(p, v, c.table(), c.index());
+        return ptlab.walk.Action.AGAIN;
+    }
+
     /** {@code split_huge_pmd_if_needed}: split a huge PMD of {@code v} that straddles {@code at}. */
     static void splitIfNeeded(Process p, Vma v, long at) {
         Kernel k = p.k;

@@ -37,15 +37,7 @@ final class Zap implements WalkOps {
 
     @Override
     public Action hugeLeaf(WalkCursor c) {
-        if (c.level() != k.pmdLevel) {
-            return Action.CONTINUE;
-        }
-        if (c.end() - c.addr() == k.pmdSize) {
-            Thp.zapHuge(p, v, c.table(), c.index());
-            return Action.CONTINUE;
-        }
-        Thp.split(p, v, c.table(), c.index());
-        return Action.AGAIN;
+        return Thp.wholeOrSplit(p, v, c, Thp::zapHuge);
     }
 
     @Override
