@@ -48,7 +48,9 @@ final class ReplayCommand implements Callable<Integer> {
         try (Reader r = open()) {
             ops = TraceParser.parse(file.equals("-") ? "<stdin>" : file, r);
         }
-        Replayer rep = new Replayer(kernel.config());
+        String name = file.equals("-") ? "<stdin>" : file;
+        Replayer rep = new Replayer(kernel.config(), name);
+        rep.validate(ops);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         for (TraceOp op : ops) {

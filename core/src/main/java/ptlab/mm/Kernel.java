@@ -37,6 +37,11 @@ public final class Kernel {
     /** Allocated on first use, like {@code mm_get_huge_zero_folio}. */
     private long hugeZeroPfn = -1;
     final long taskSize;
+
+    /** TASK_SIZE: the end of the user address space (the last page below the hole is unmapped, as on x86). */
+    public long taskSize() {
+        return taskSize;
+    }
     final AtomicLong tlbFlushes = new AtomicLong();
     private int nextPid = 1;
 

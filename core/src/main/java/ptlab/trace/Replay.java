@@ -16,10 +16,11 @@ public final class Replay {
      * Parses and replays {@code in}.
      *
      * @param name file name used in error messages ({@code FILE:LINE: reason})
-     * @throws TraceSyntaxException on a malformed line (nothing is replayed then)
+     * @throws TraceSyntaxException on a malformed line or a range outside the user address space
+     *     (nothing is replayed then)
      */
     public static List<String> run(String name, Reader in, KernelConfig config) throws IOException {
         List<TraceOp> ops = TraceParser.parse(name, in);
-        return new Replayer(config).run(ops);
+        return new Replayer(config, name).run(ops);
     }
 }

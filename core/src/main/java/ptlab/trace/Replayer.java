@@ -18,9 +18,16 @@ public final class Replayer {
     private final Kernel kernel;
     private final Process proc;
     private final long base;
+    private final String file;
     private int step;
 
     public Replayer(KernelConfig config) {
+        this(config, "trace");
+    }
+
+    /** @param file the trace's name, used in {@code FILE:LINE: reason} messages */
+    public Replayer(KernelConfig config, String file) {
+        this.file = file;
         this.kernel = new Kernel(config);
         this.proc = kernel.newProcess("trace");
         this.base = proc.vmPteBytes();
@@ -34,7 +41,9 @@ public final class Replayer {
         return proc;
     }
 
+    /** Replays {@code ops} after checking all of them, so a bad line stops the trace before any step runs. */
     public List<String> run(List<TraceOp> ops) {
+        validate(ops);
         List<String> out = new ArrayList<>(ops.size());
         for (TraceOp op : ops) {
             out.add(step(op));
@@ -42,8 +51,14 @@ public final class Replayer {
         return out;
     }
 
-    /** Applies one operation and returns its output line. */
+    /**
+     * Applies one operation and returns its output line.
+     *
+     * @throws TraceSyntaxException when the operation's range leaves the modelled user address
+     *     space (nothing is applied then)
+     */
     public String step(TraceOp op) {
+        checkRange(op);
         step++;
         if (op instanceof TraceOp.Fork) {
             Process child = proc.fork("child" + step);
@@ -79,6 +94,50 @@ public final class Replayer {
         }
         TraceOp.Madvise m = (TraceOp.Madvise) op;
         return proc.madvise(m.addr(), m.len(), Advice.valueOf(m.advice().name()));
+    }
+
+    /**
+     * Checks every operation's range against the modelled architecture's user address space.
+     *
+     * @throws TraceSyntaxException naming the first bad line
+     */
+    public void validate(List<TraceOp> ops) {
+        for (TraceOp op : ops) {
+            checkRange(op);
+        }
+    }
+
+    /**
+     * An address range past TASK_SIZE is a mistake in the trace (the driver's traces live at
+     * 16 TiB and up), reported as bad input rather than replayed as an errno.
+     */
+    private void checkRange(TraceOp op) {
+        long addr;
+        long len;
+        if (op instanceof TraceOp.Mmap) {
+            addr = ((TraceOp.Mmap) op).addr();
+            len = ((TraceOp.Mmap) op).len();
+        } else if (op instanceof TraceOp.Touch) {
+            addr = ((TraceOp.Touch) op).addr();
+            len = ((TraceOp.Touch) op).len();
+        } else if (op instanceof TraceOp.Munmap) {
+            addr = ((TraceOp.Munmap) op).addr();
+            len = ((TraceOp.Munmap) op).len();
+        } else if (op instanceof TraceOp.Mprotect) {
+            addr = ((TraceOp.Mprotect) op).addr();
+            len = ((TraceOp.Mprotect) op).len();
+        } else if (op instanceof TraceOp.Madvise) {
+            addr = ((TraceOp.Madvise) op).addr();
+            len = ((TraceOp.Madvise) op).len();
+        } else {
+            return;
+        }
+        long top = kernel.taskSize();
+        if (Long.compareUnsigned(addr, top) >= 0 || Long.compareUnsigned(len, top - addr) > 0) {
+            throw new TraceSyntaxException(file, op.line(), "range 0x" + Long.toHexString(addr) + " + 0x"
+                    + Long.toHexString(len) + " is outside the user address space (TASK_SIZE 0x"
+                    + Long.toHexString(top) + ")");
+        }
     }
 
     /** Ends the process (all tables freed); the kernel's state can then be checked for leaks. */

@@ -29,7 +29,7 @@ public final class TraceParser {
                 continue;
             }
             TraceOp op = parseLine(file, lineNo, text.split("[ \\t]+"));
-            // Misaligned range addresses replay as the kernel answers them (EINVAL), like ktrace.
+            checkAligned(file, lineNo, op);
             ops.add(op);
         }
         return ops;
@@ -96,6 +96,28 @@ public final class TraceParser {
             default:
                 throw new TraceSyntaxException(file, line, "unknown operation '" + op
                         + "' (mmap, touch, munmap, mprotect, madvise, fork)");
+        }
+    }
+
+    /**
+     * Range operations take page-aligned addresses: a misaligned one is a mistake in the trace,
+     * reported as bad input rather than replayed as the kernel's EINVAL. {@code touch} takes any address.
+     */
+    private static void checkAligned(String file, int line, TraceOp op) {
+        long addr;
+        if (op instanceof TraceOp.Mmap) {
+            addr = ((TraceOp.Mmap) op).addr();
+        } else if (op instanceof TraceOp.Munmap) {
+            addr = ((TraceOp.Munmap) op).addr();
+        } else if (op instanceof TraceOp.Mprotect) {
+            addr = ((TraceOp.Mprotect) op).addr();
+        } else if (op instanceof TraceOp.Madvise) {
+            addr = ((TraceOp.Madvise) op).addr();
+        } else {
+            return;
+        }
+        if ((addr & 0xfff) != 0) {
+            throw new TraceSyntaxException(file, line, "address 0x" + Long.toHexString(addr) + " is not aligned to a 4 KiB page");
         }
     }
 

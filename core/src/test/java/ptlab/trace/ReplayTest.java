@@ -2,7 +2,6 @@ package ptlab.trace;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.StringReader;
 import java.nio.file.Files;
@@ -39,15 +38,42 @@ class ReplayTest {
         return out;
     }
 
+    /**
+     * The shared traces and the outputs recorded on the kernel, copied into test resources so the
+     * test runs on any clone; when ../shared is beside the repository, its copies must still agree.
+     */
     @Test
     void sharedTracesMatchTheKernelsRecordedOutput() throws Exception {
-        Path s = shared();
-        assumeTrue(s != null && Files.isDirectory(s.resolve("tools/traces")), "shared/tools/traces not found");
         for (String name : List.of("tour", "thp-edge")) {
-            String trace = Files.readString(s.resolve("tools/traces/" + name + ".trace"));
-            List<String> expected = Files.readAllLines(s.resolve("tools/traces/" + name + ".expected"));
+            String trace = resource("/ptlab/traces/" + name + ".trace");
+            List<String> expected = resource("/ptlab/traces/" + name + ".expected").lines().collect(java.util.stream.Collectors.toList());
             assertThat(replay(trace)).as(name).containsExactlyElementsOf(expected);
+            Path s = shared();
+            if (s != null && Files.isDirectory(s.resolve("tools/traces"))) {
+                assertThat(Files.readString(s.resolve("tools/traces/" + name + ".trace"))).as("shared copy of " + name).isEqualTo(trace);
+            }
         }
+    }
+
+    private static String resource(String name) throws Exception {
+        try (var in = ReplayTest.class.getResourceAsStream(name)) {
+            assertThat(in).as(name).isNotNull();
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
+    void rangesOutsideTheUserAddressSpaceAreBadInput() throws Exception {
+        Replayer r = new Replayer(KernelConfig.defaults(), "x.trace");
+        long before = r.kernel().pageTables().stats().nrPagetable();
+        List<TraceOp> ops = TraceParser.parse("x.trace", new StringReader("mmap 0x100000000000 4M\ntouch 0x100000000000 8K\nmunmap 0x7ffffffff000 8K\n"));
+        assertThatThrownBy(() -> r.run(ops)).isInstanceOf(TraceSyntaxException.class)
+                .hasMessage("x.trace:3: range 0x7ffffffff000 + 0x2000 is outside the user address space (TASK_SIZE 0x7ffffffff000)");
+        assertThat(r.kernel().pageTables().stats().nrPagetable()).as("nothing was replayed").isEqualTo(before);
+        assertThatThrownBy(() -> r.run(TraceParser.parse("y.trace", new StringReader("mmap 0xfffffffffffff000 4K\n"))))
+                .hasMessageStartingWith("x.trace:1: range 0xfffffffffffff000 + 0x1000 is outside");
+        r.finish();
+        assertThat(Checker.check(r.kernel().pageTables())).isEmpty();
     }
 
     @Test
@@ -66,6 +92,8 @@ class ReplayTest {
                 .hasMessageStartingWith("x.trace:1: touch: missing argument");
         assertThatThrownBy(() -> TraceParser.parse("x.trace", new StringReader("munmap 0x10zz 4K\n")))
                 .hasMessage("x.trace:1: bad address '0x10zz'");
+        assertThatThrownBy(() -> TraceParser.parse("x.trace", new StringReader("\n\nmunmap 0x1001 4K\n")))
+                .hasMessage("x.trace:3: address 0x1001 is not aligned to a 4 KiB page");
     }
 
     @Test
