@@ -70,8 +70,8 @@ class ReplayTest {
         assertThatThrownBy(() -> r.run(ops)).isInstanceOf(TraceSyntaxException.class)
                 .hasMessage("x.trace:3: range 0x7ffffffff000 + 0x2000 is outside the user address space (TASK_SIZE 0x7ffffffff000)");
         assertThat(r.kernel().pageTables().stats().nrPagetable()).as("nothing was replayed").isEqualTo(before);
-        assertThatThrownBy(() -> r.run(TraceParser.parse("y.trace", new StringReader("mmap 0xfffffffffffff000 4K\n"))))
-                .hasMessageStartingWith("x.trace:1: range 0xfffffffffffff000 + 0x1000 is outside");
+        assertThatThrownBy(() -> r.run(TraceParser.parse("y.trace", new StringReader("mmap 0x7fffffe00000 4M\n"))))
+                .hasMessageStartingWith("x.trace:1: range 0x7fffffe00000 + 0x400000 is outside");
         r.finish();
         assertThat(Checker.check(r.kernel().pageTables())).isEmpty();
     }
