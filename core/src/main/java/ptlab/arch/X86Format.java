@@ -20,6 +20,9 @@ import ptlab.InvalidAddressException;
  * WB = 0, WC = PWT, UC = PCD|PWT.
  */
 public final class X86Format implements PteFormat {
+    /** The x86-64 format (4- and 5-level paging share it). */
+    public X86Format() {}
+
     public static final long P = 1L;
     public static final long RW = 1L << 1;
     public static final long US = 1L << 2;

@@ -8,6 +8,9 @@ import ptlab.arch.Level;
  * compared with {@code ARCH_PAGE_TABLE_SYNC_MASK} at the end. Not thread-safe: one per operation.
  */
 public final class PgtblMask {
+    /** An empty mask. */
+    public PgtblMask() {}
+
     private int bits;
 
     public void add(Level entryLevel) {

@@ -11,6 +11,9 @@ import ptlab.arch.Level;
  * counters are atomic: any CPU constructs and destructs tables.
  */
 public final class PtStats {
+    /** Counters start at zero. */
+    public PtStats() {}
+
     private final AtomicLong nrPagetable = new AtomicLong();
     private final AtomicLongArray live = new AtomicLongArray(5);
     private final AtomicLongArray ctors = new AtomicLongArray(5);

@@ -11,6 +11,9 @@ import java.util.SplittableRandom;
  * sites of an operation and then sweep the Nth allocation over them.
  */
 public final class FaultInjector {
+    /** An injector that fails nothing until armed. */
+    public FaultInjector() {}
+
     private long failAt = -1;
     private long seen;
     private String site;

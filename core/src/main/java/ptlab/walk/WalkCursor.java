@@ -11,6 +11,9 @@ import ptlab.phys.PageDesc;
  * before the call. The cursor is reused; it is valid only during the callback.
  */
 public final class WalkCursor {
+    /** Only the walker creates cursors. */
+    WalkCursor() {}
+
     Mm mm;
     Level level;
     long addr;

@@ -1,0 +1,16 @@
+/**
+ * ptlab core: the Linux page-table subsystem in simulated physical memory. Only API packages
+ * are exported; the rest is implementation.
+ */
+module ptlab.core {
+    exports ptlab;
+    exports ptlab.arch;
+    exports ptlab.cpu;
+    exports ptlab.phys;
+    exports ptlab.pgtable;
+    exports ptlab.walk;
+    exports ptlab.mm;
+    exports ptlab.check;
+    exports ptlab.trace;
+    exports ptlab.sim;
+}
