@@ -9,6 +9,7 @@ module ptlab.core {
     exports ptlab.phys;
     exports ptlab.pgtable;
     exports ptlab.walk;
+    exports ptlab.range;
     exports ptlab.mm;
     exports ptlab.check;
     exports ptlab.trace;

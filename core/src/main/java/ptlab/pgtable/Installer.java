@@ -50,6 +50,18 @@ public final class Installer {
      * @throws OutOfMemoryException if the new table cannot be allocated; nothing changes then
      */
     public PageDesc install(Mm mm, PageDesc parent, int index, Level parentLevel, Level child, PgtblMask mask) {
+        Installed r = tryInstall(mm, parent, index, parentLevel, child, mask);
+        return r.table();
+    }
+
+    /**
+     * The outcome of an install: the table now at the entry ({@code null} if a leaf is there)
+     * and whether this call put it there (false: a racing installer won and ours was freed).
+     */
+    public record Installed(PageDesc table, boolean won) {}
+
+    /** As {@link #install}, also telling whether this call installed the table (callers that may roll back need it). */
+    public Installed tryInstall(Mm mm, PageDesc parent, int index, Level parentLevel, Level child, PgtblMask mask) {
         Mm ctorMm = mm.kind() == MmKind.SPECIAL ? null : mm;
         PageDesc table = pt.allocTable(mm, ctorMm, child, "alloc_" + child.kernelName());
         TableKind kind = mm.isInitMm() ? TableKind.KERNEL : TableKind.USER;
@@ -73,12 +85,29 @@ public final class Installer {
         if (!won) {
             pt.freeTable(table);
             pt.stats().raceLost();
-            return fmt.isTable(parentLevel, cur) ? pt.child(parentLevel, cur) : null;
+            return new Installed(fmt.isTable(parentLevel, cur) ? pt.child(parentLevel, cur) : null, false);
         }
         if (mask != null) {
             mask.add(child.upper());
         }
-        return table;
+        return new Installed(table, true);
+    }
+
+    /**
+     * Undoes an install ({@code p?d_clear} + {@code mm_dec_nr_*}) of an empty table, under the
+     * lock that guarded it. The caller flushes the TLB and then frees the table.
+     */
+    public void uninstall(Mm mm, PageDesc parent, int index, Level child) {
+        SpinLock lock = installLock(mm, parent, child);
+        lock.lock();
+        try {
+            PageTables.write(parent, index, 0L);
+            if (!(child == Level.PTE && mm.isInitMm())) {
+                pt.accountTable(mm, child, -1);
+            }
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**
