@@ -5,6 +5,7 @@ import ptlab.arch.Level;
 import ptlab.arch.PteFormat;
 import ptlab.pgtable.Installer;
 import ptlab.pgtable.Mm;
+import ptlab.pgtable.PgtblMask;
 import ptlab.phys.PageDesc;
 import ptlab.phys.Words;
 import ptlab.walk.Action;
@@ -26,6 +27,8 @@ final class ApplyVisitor implements WalkOps {
     private final boolean create;
     private final PteFunction fn;
     long calls;
+    /** Levels populated, for arch_sync_kernel_mappings. */
+    final PgtblMask mask = new PgtblMask();
 
     ApplyVisitor(PageRanges r, Mm mm, boolean create, PteFunction fn) {
         this.fmt = r.pt.format();
@@ -47,7 +50,7 @@ final class ApplyVisitor implements WalkOps {
         if (!create || !fmt.isNone(c.entry())) {
             return Action.CONTINUE;
         }
-        installer.install(mm, c.table(), c.index(), c.level(), levels.get(levels.indexOf(c.level()) + 1), null);
+        installer.install(mm, c.table(), c.index(), c.level(), levels.get(levels.indexOf(c.level()) + 1), mask);
         return Action.AGAIN;
     }
 

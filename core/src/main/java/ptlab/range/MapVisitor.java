@@ -9,6 +9,7 @@ import ptlab.cpu.SpinLock;
 import ptlab.pgtable.Installer;
 import ptlab.pgtable.Mm;
 import ptlab.pgtable.PageTables;
+import ptlab.pgtable.PgtblMask;
 import ptlab.phys.PageDesc;
 import ptlab.phys.Words;
 import ptlab.walk.Action;
@@ -42,6 +43,8 @@ final class MapVisitor implements WalkOps {
     private final long pa;
     private final PageProt prot;
     final List<Installed> installed = new ArrayList<>();
+    /** Levels populated (PGTBL_*_MODIFIED), for arch_sync_kernel_mappings. */
+    final PgtblMask mask = new PgtblMask();
 
     MapVisitor(PageRanges r, Mm mm, Level leaf, long start, long pa, PageProt prot) {
         this.pt = r.pt;
@@ -87,7 +90,7 @@ final class MapVisitor implements WalkOps {
             return Action.CONTINUE;
         }
         Level next = levels.get(levels.indexOf(c.level()) + 1);
-        Installer.Installed r = installer.tryInstall(mm, c.table(), c.index(), c.level(), next, null);
+        Installer.Installed r = installer.tryInstall(mm, c.table(), c.index(), c.level(), next, mask);
         if (r.won()) {
             installed.add(new Installed(c.table(), c.index(), c.level(), r.table()));
         }

@@ -8,6 +8,7 @@ import ptlab.arch.Level;
 import ptlab.arch.PageProt;
 import ptlab.pgtable.Mm;
 import ptlab.pgtable.PageTables;
+import ptlab.pgtable.PgtblMask;
 import ptlab.phys.PageDesc;
 import ptlab.walk.Walker;
 import ptlab.walk.WalkOptions;
@@ -78,6 +79,20 @@ public final class PageRanges {
         } catch (RuntimeException e) {
             rollback(mm, va, end, v.installed);
             throw e;
+        } finally {
+            syncKernel(mm, va, end, v.mask);
+        }
+    }
+
+    /**
+     * {@code arch_sync_kernel_mappings}, as {@code vmap_range_noflush} and
+     * {@code apply_to_page_range} call it: a populated level in the architecture's sync mask is
+     * copied into every PGD on pgd_list. A failed map syncs after its rollback, so no user PGD
+     * is handed a table the rollback freed.
+     */
+    private void syncKernel(Mm mm, long va, long end, PgtblMask mask) {
+        if (mm.isInitMm() && mask.intersects(pt.arch().syncMask())) {
+            pt.kernelHalf().syncKernelMappings(va, end);
         }
     }
 
@@ -140,7 +155,11 @@ public final class PageRanges {
     public long apply(Mm mm, long va, long len, boolean create, PteFunction fn) {
         RangeCheck.range(pt, mm, va, len, pt.geometry().pageSize(), create ? "apply_to_page_range" : "apply_to_existing_page_range");
         ApplyVisitor v = new ApplyVisitor(this, mm, create, fn);
-        walker.walk(mm, va, va + len, v, WalkOptions.LOCKED);
+        try {
+            walker.walk(mm, va, va + len, v, WalkOptions.LOCKED);
+        } finally {
+            syncKernel(mm, va, va + len, v.mask);
+        }
         return v.calls;
     }
 

@@ -1,0 +1,352 @@
+package ptlab.pgtable;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import ptlab.arch.Architecture;
+import ptlab.arch.Architectures;
+import ptlab.arch.Geometry;
+import ptlab.arch.Level;
+import ptlab.arch.PageProt;
+import ptlab.check.CheckedKernels;
+import ptlab.check.Checker;
+import ptlab.cpu.SimCpu;
+import ptlab.cpu.Violation;
+import ptlab.phys.PageDesc;
+import ptlab.range.PageRanges;
+
+/**
+ * Issue 3's acceptance, on every architecture with the checker: ctor/dtor balance per level for
+ * user, kernel and special mms, ptlock placement, seed 000's dynamic-ptlock numbers, accounting
+ * after every operation, the install race, and kernel-half sync.
+ */
+class PageTableCoreTest {
+    @RegisterExtension
+    final CheckedKernels kernels = new CheckedKernels();
+
+    static List<String> archs() {
+        return new ArrayList<>(Architectures.names());
+    }
+
+    private PageTables tables(KernelConfig c) {
+        return kernels.kernel(c).pageTables();
+    }
+
+    static long userVa(Architecture a) {
+        return 1L << (a.geometry().vaBits() - 2);
+    }
+
+    static long kernelVa(Architecture a) {
+        int bits = a.geometry().vaBits();
+        long start = a.sharesKernelHalf() ? -(1L << (bits - 1)) : -(1L << bits);
+        return start + (1L << (bits - 3));
+    }
+
+    /** Every table reachable from {@code mm}'s root that belongs to it (not the shared kernel half). */
+    static List<PageDesc> tablesOf(PageTables pt, Mm mm) {
+        List<PageDesc> out = new ArrayList<>();
+        collect(pt, mm, mm.pgd(), 0, out);
+        return out;
+    }
+
+    private static void collect(PageTables pt, Mm mm, PageDesc t, int li, List<PageDesc> out) {
+        out.add(t);
+        Geometry g = pt.geometry();
+        Level l = g.levels().get(li);
+        if (l == Level.PTE) {
+            return;
+        }
+        int n = g.entries(l);
+        if (li == 0 && !mm.isInitMm() && pt.arch().sharesKernelHalf()) {
+            n = pt.arch().kernelHalfStart();
+        }
+        for (int i = 0; i < n; i++) {
+            long e = PageTables.read(t, i);
+            if (pt.format().isTable(l, e)) {
+                collect(pt, mm, pt.child(l, e), li + 1, out);
+            }
+        }
+    }
+
+    /** Maps one page in each of {@code spans} consecutive top-level entries below the root: tables at every level. */
+    private static void populate(PageRanges r, Mm mm, long va, int spans, PageProt prot) {
+        Geometry g = r.pageTables().geometry();
+        long step = g.entrySize(g.levels().get(1));
+        for (int i = 0; i < spans; i++) {
+            r.map(mm, va + i * step, 0x100000L * g.pageSize(), g.pageSize(), g.pageSize(), prot);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("archs")
+    void ctorDtorBalanceAndPtlocksForUserKernelAndSpecialMms(String arch) {
+        KernelConfig c = KernelConfig.of(Architectures.byName(arch));
+        PageTables pt = tables(c);
+        Architecture a = pt.arch();
+        PageRanges r = new PageRanges(pt);
+        Mm user = pt.newMm("user", MmKind.USER);
+        Mm efi = pt.newMm("efi", MmKind.SPECIAL);
+        populate(r, user, userVa(a), 3, PageProt.USER_RW);
+        populate(r, efi, userVa(a), 3, PageProt.KERNEL_RW);
+        populate(r, pt.initMm(), kernelVa(a), 3, PageProt.KERNEL_RW);
+        assertThat(Checker.check(pt)).isEmpty();
+        Geometry g = pt.geometry();
+        for (Level l : g.levels()) {
+            assertThat(pt.stats().ctorCalls(l) - pt.stats().dtorCalls(l)).as("%s ctor-dtor balance", l).isEqualTo(pt.stats().liveTables(l));
+        }
+        boolean pmdLock = !g.isFolded(Level.PMD) && c.splitPmdPtlocks();
+        for (PageDesc t : tablesOf(pt, user)) {
+            boolean want = t.level == Level.PTE || (t.level == Level.PMD && pmdLock);
+            assertThat(t.ptl != null).as("user %s table ptlock", t.level).isEqualTo(want);
+            assertThat(t.pageTable).as("user %s table constructed", t.level).isTrue();
+            assertThat(t.mm).isSameAs(user);
+        }
+        for (PageDesc t : tablesOf(pt, efi)) {
+            boolean want = t.level == Level.PTE || (t.level == Level.PMD && pmdLock);
+            assertThat(t.ptl != null).as("special (no mm) %s table ptlock", t.level).isEqualTo(want);
+            assertThat(t.hasMm).as("the special allocator passes no mm").isFalse();
+            assertThat(t.pageTable).isTrue();
+        }
+        for (PageDesc t : tablesOf(pt, pt.initMm())) {
+            assertThat(t.ptl).as("init_mm %s table has no ptlock", t.level).isNull();
+            if (t != pt.initMm().pgd()) {
+                assertThat(t.pageTable).as("kernel %s table constructed (6.16: every level)", t.level).isTrue();
+            }
+        }
+        long[] liveBefore = new long[5];
+        for (Level l : g.levels()) {
+            liveBefore[l.ordinal()] = pt.stats().liveTables(l);
+        }
+        int userTables = tablesOf(pt, user).size();
+        int efiTables = tablesOf(pt, efi).size();
+        r.teardown(user);
+        r.teardown(efi);
+        long gone = 0;
+        for (Level l : g.levels()) {
+            gone += liveBefore[l.ordinal()] - pt.stats().liveTables(l);
+            assertThat(pt.stats().ctorCalls(l) - pt.stats().dtorCalls(l)).isEqualTo(pt.stats().liveTables(l));
+        }
+        assertThat(gone).as("teardown destructs every table of both mms").isEqualTo(userTables + efiTables);
+        assertThat(pt.stats().dynamicPtlockAllocs()).isEqualTo(pt.stats().dynamicPtlockFrees() + countDynamic(pt));
+        assertThat(Checker.check(pt)).isEmpty();
+    }
+
+    private static long countDynamic(PageTables pt) {
+        long n = 0;
+        for (Mm mm : pt.mms()) {
+            for (PageDesc t : tablesOf(pt, mm)) {
+                n += t.ptl != null && t.ptlDynamic ? 1 : 0;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Seed 000: with ALLOC_SPLIT_PTLOCKS (dynamic ptlocks) and split PMD locks, kernels before
+     * 6.16 ran the PMD ctor for init_mm's PMD tables and allocated a ptlock for each; 6.16 skips
+     * init_mm, so "the removal of a kmem_cache allocation for every kernel PMD".
+     */
+    @ParameterizedTest
+    @MethodSource("archs")
+    void dynamicPtlocksForKernelPmdTablesDropAsSeed000Says(String arch) {
+        long[] allocs = new long[2];
+        long[] kernelPmds = new long[2];
+        for (int v = 0; v < 2; v++) {
+            boolean pre616 = v == 0;
+            KernelConfig c = KernelConfig.of(Architectures.byName(arch)).withPtlocks(true, true, true).withPre616Ctors(pre616);
+            PageTables pt = tables(c);
+            PageRanges r = new PageRanges(pt);
+            long before = pt.stats().dynamicPtlockAllocs();
+            Geometry g = pt.geometry();
+            long pmdSpan = g.entrySize(g.holder(Level.PUD));
+            for (int i = 0; i < 32; i++) {
+                long va = kernelVa(pt.arch()) + i * pmdSpan;
+                r.map(pt.initMm(), va, 0, g.pageSize(), g.pageSize(), PageProt.KERNEL_RW);
+            }
+            allocs[v] = pt.stats().dynamicPtlockAllocs() - before;
+            kernelPmds[v] = tablesOf(pt, pt.initMm()).stream().filter(t -> t.level == Level.PMD).count();
+            assertThat(Checker.check(pt)).isEmpty();
+        }
+        boolean pmdLevel = !Architectures.byName(arch).geometry().isFolded(Level.PMD);
+        System.out.printf("seed000 %-13s kernel PMD tables %3d: dynamic ptlock allocations pre-6.16 %3d, 6.16 %3d%n",
+                arch, kernelPmds[1], allocs[0], allocs[1]);
+        assertThat(allocs[1]).as("6.16: no ptlock for init_mm tables").isZero();
+        assertThat(allocs[0]).as("pre-6.16: one per kernel PMD table").isEqualTo(pmdLevel ? kernelPmds[0] : 0);
+    }
+
+    @ParameterizedTest
+    @MethodSource("archs")
+    void accountingEqualsLiveTablesAfterEveryOperation(String arch) {
+        PageTables pt = tables(KernelConfig.of(Architectures.byName(arch)));
+        PageRanges r = new PageRanges(pt);
+        Geometry g = pt.geometry();
+        Mm a = pt.newMm("a", MmKind.USER);
+        Mm b = pt.newMm("b", MmKind.USER);
+        long va = userVa(pt.arch());
+        long pmd = g.entrySize(g.holder(Level.PMD));
+        List<Runnable> ops = List.of(
+                () -> r.map(a, va, 0, 3 * pmd, g.pageSize(), PageProt.USER_RW),
+                () -> r.protect(a, va, pmd, PageProt.USER_READ),
+                () -> r.copy(a, b, va, 3 * pmd, true),
+                () -> r.unmap(a, va + pmd, pmd),
+                () -> r.map(a, va + 8 * pmd, 0, 2 * pmd, pmd, PageProt.USER_RW),
+                () -> r.unmap(b, va, 3 * pmd),
+                () -> r.apply(b, va, 4 * g.pageSize(), true, (x, e) -> e),
+                () -> r.teardown(b),
+                () -> r.teardown(a));
+        for (Runnable op : ops) {
+            op.run();
+            List<Violation> v = Checker.check(pt);
+            assertThat(v).isEmpty();
+            for (Mm mm : pt.mms()) {
+                if (mm.isInitMm()) {
+                    continue;
+                }
+                long bytes = 0;
+                for (PageDesc t : tablesOf(pt, mm)) {
+                    bytes += pt.countedInVmPte(t.level) ? g.tableBytes(t.level) : 0;
+                }
+                assertThat(mm.pgtablesBytes()).as("%s VmPTE rule", mm).isEqualTo(bytes);
+            }
+        }
+        assertThat(a.pgtablesBytes()).isZero();
+    }
+
+    /**
+     * Several CPUs install the same path at once ({@code __pte_alloc} et al.), round after
+     * round: one table per level wins, the losers free theirs, counters stay exact, nothing leaks.
+     */
+    @ParameterizedTest
+    @MethodSource("archs")
+    void installRaceLeavesOneTableExactCountersAndNoLeak(String arch) throws Exception {
+        PageTables pt = tables(KernelConfig.of(Architectures.byName(arch)));
+        PageRanges r = new PageRanges(pt);
+        Installer ins = new Installer(pt);
+        Mm mm = pt.newMm("racy", MmKind.USER);
+        long va = userVa(pt.arch());
+        int threads = 4;
+        int rounds = 2000;
+        long frames = pt.allocator().allocatedFrames();
+        long nr = pt.stats().nrPagetable();
+        AtomicReference<PageDesc>[] got = newRefs(threads);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        CyclicBarrier start = new CyclicBarrier(threads);
+        CyclicBarrier done = new CyclicBarrier(threads, () -> {
+            try {
+                PageDesc first = got[0].get();
+                for (AtomicReference<PageDesc> g : got) {
+                    if (g.get() != first) {
+                        throw new AssertionError("two CPUs got different PTE tables for one PMD entry");
+                    }
+                }
+                int levels = pt.geometry().levels().size();
+                if (tablesOf(pt, mm).size() != levels) {
+                    throw new AssertionError("more than one table per level: " + tablesOf(pt, mm).size());
+                }
+                List<Violation> v = Checker.check(pt);
+                if (!v.isEmpty()) {
+                    throw new AssertionError(v.toString());
+                }
+                r.unmap(mm, va, pt.geometry().pageSize()); // frees the now-empty path for the next round
+            } catch (Throwable t) {
+                failure.compareAndSet(null, t);
+            }
+        });
+        List<Thread> ts = new ArrayList<>();
+        for (int i = 0; i < threads; i++) {
+            int id = i;
+            Thread t = new Thread(() -> {
+                new SimCpu(id).bindCurrentThread();
+                try {
+                    for (int round = 0; round < rounds && failure.get() == null; round++) {
+                        start.await();
+                        got[id].set(ins.walkAlloc(mm, va, Level.PTE, null));
+                        done.await();
+                    }
+                } catch (Exception e) {
+                    failure.compareAndSet(null, e);
+                }
+            }, "cpu" + id);
+            ts.add(t);
+            t.start();
+        }
+        for (Thread t : ts) {
+            t.join();
+        }
+        if (failure.get() != null) {
+            throw new AssertionError(failure.get());
+        }
+        assertThat(pt.allocator().allocatedFrames()).as("no frame leaked").isEqualTo(frames);
+        assertThat(pt.stats().nrPagetable()).isEqualTo(nr);
+        assertThat(mm.pgtablesBytes()).isZero();
+        System.out.printf("install race %-13s %d rounds x %d CPUs: %d races lost (loser freed its table)%n",
+                arch, rounds, threads, pt.stats().installRacesLost());
+        r.teardown(mm);
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static AtomicReference<PageDesc>[] newRefs(int n) {
+        AtomicReference<PageDesc>[] a = new AtomicReference[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = new AtomicReference<>();
+        }
+        return a;
+    }
+
+    /**
+     * Seed 001's bug class: a new kernel top-level entry populated through the {@code _kernel}
+     * helper reaches every user PGD on architectures that sync; a raw populate leaves them stale
+     * and the checker says so, once per user mm.
+     */
+    @ParameterizedTest
+    @MethodSource("archs")
+    void kernelHalfSyncReachesEveryUserPgdAndARawPopulateIsCaught(String arch) {
+        PageTables pt = tables(KernelConfig.of(Architectures.byName(arch)));
+        Architecture a = pt.arch();
+        Installer ins = new Installer(pt);
+        Geometry g = pt.geometry();
+        List<Mm> users = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            users.add(pt.newMm("u" + i, MmKind.USER));
+        }
+        long rootSpan = g.entrySize(g.root());
+        long va = kernelVa(a);
+        int idx = g.index(g.root(), va);
+        long syncs = pt.stats().syncCalls();
+        ins.walkAllocKernel(va, Level.PTE);
+        long k = PageTables.read(pt.initMm().pgd(), idx);
+        boolean syncing = a.sharesKernelHalf() && !a.syncMask().isEmpty();
+        for (Mm u : users) {
+            long e = PageTables.read(u.pgd(), idx);
+            assertThat(e).as("%s PGD[%d] after pgd_populate_kernel", u, idx).isEqualTo(syncing ? k : 0L);
+        }
+        assertThat(pt.stats().syncCalls() - syncs).isEqualTo(syncing ? 1 : 0);
+        assertThat(Checker.check(pt)).isEmpty();
+
+        ins.walkAlloc(pt.initMm(), va + rootSpan, Level.PTE, null); // raw p4d_populate: no sync
+        List<Violation> v = Checker.check(pt);
+        if (syncing) {
+            assertThat(v).hasSize(users.size()).allMatch(x -> x.kind().equals("kernel-half"));
+            kernels.expect("kernel-half");
+            pt.kernelHalf().syncKernelMappings(va + rootSpan, va + 2 * rootSpan);
+            assertThat(Checker.check(pt)).as("a late sync repairs it").isEmpty();
+        } else {
+            assertThat(v).isEmpty();
+        }
+    }
+
+    @Test
+    void syncMasksAreTheKernels() {
+        assertThat(Architectures.byName("x86_64-4l").syncMask()).isEqualTo(Set.of(Level.P4D));
+        assertThat(Architectures.byName("x86_64-5l").syncMask()).isEqualTo(Set.of(Level.PGD));
+        assertThat(Architectures.byName("arm64-4k-48").syncMask()).isEmpty();
+    }
+}
