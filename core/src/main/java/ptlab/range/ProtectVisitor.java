@@ -23,6 +23,10 @@ final class ProtectVisitor implements WalkOps {
     private final Mm mm;
     /** {@code prot} with (young, dirty) = index bits 1 and 0. */
     private final PageProt[] variants = new PageProt[4];
+    /** PTE templates: {@code mkLeaf(PTE, 0, variants[i])}, when the format composes as template | address bits. */
+    private final long[] templates = new long[4];
+    /** The PTE bits that carry the output address, or 0 if the fast path does not hold for this format. */
+    private final long addrBits;
     long changed;
 
     ProtectVisitor(PageRanges r, Mm mm, PageProt prot) {
@@ -31,11 +35,39 @@ final class ProtectVisitor implements WalkOps {
         this.mm = mm;
         for (int i = 0; i < 4; i++) {
             variants[i] = prot.withYoung((i & 2) != 0).withDirty((i & 1) != 0);
+            templates[i] = fmt.mkLeaf(Level.PTE, 0, variants[i]);
         }
+        this.addrBits = addressBits();
+    }
+
+    /**
+     * The fast path {@code pte_modify}: new = template | (old & address bits). It is used only
+     * if it reproduces {@code mkLeaf} exactly for every variant at a spread of addresses;
+     * otherwise every PTE takes the decode/encode path.
+     */
+    private long addressBits() {
+        int bits = fmt.physAddrBits();
+        long page = pt.geometry().pageSize();
+        long maxPa = (bits >= 64 ? -1L : (1L << bits) - 1) & -page;
+        long mask = fmt.mkLeaf(Level.PTE, maxPa, variants[0]) & ~templates[0];
+        long[] samples = {page, maxPa, 0x1234_5000L & -page & maxPa, maxPa & 0x5555_5555_5555_5000L & -page,
+            maxPa & 0xaaaa_aaaa_aaaa_a000L & -page};
+        for (int i = 0; i < 4; i++) {
+            for (long pa : samples) {
+                long want = fmt.mkLeaf(Level.PTE, pa, variants[i]);
+                if ((templates[i] | (want & mask)) != want || fmt.outputAddress(Level.PTE, want) != pa) {
+                    return 0;
+                }
+            }
+        }
+        return mask;
     }
 
     private long remake(Level level, long e) {
         int v = (fmt.isYoung(e) ? 2 : 0) | (fmt.isDirty(e) ? 1 : 0);
+        if (level == Level.PTE && addrBits != 0) {
+            return templates[v] | (e & addrBits);
+        }
         return fmt.mkLeaf(level, fmt.outputAddress(level, e), variants[v]);
     }
 
@@ -61,13 +93,16 @@ final class ProtectVisitor implements WalkOps {
         long[] w = table.words();
         for (int i = from; i < to; i++) {
             long e = Words.getAcquire(w, i);
-            if (!fmt.isPresent(e)) {
-                continue;
+            while (fmt.isPresent(e)) {
+                // ptep_modify_prot_start/commit as one compare-and-exchange: a hardware A/D update
+                // racing in between makes it fail, and the new value is rebuilt from the witness.
+                long witness = Words.compareAndExchange(w, i, e, remake(Level.PTE, e));
+                if (witness == e) {
+                    changed++;
+                    break;
+                }
+                e = witness;
             }
-            // ptep_modify_prot_start/commit: clear, then store the new value.
-            e = Words.getAndSet(w, i, 0L);
-            Words.setRelease(w, i, remake(Level.PTE, e));
-            changed++;
         }
         return Action.CONTINUE;
     }
