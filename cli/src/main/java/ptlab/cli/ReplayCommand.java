@@ -18,6 +18,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import ptlab.PtlabException;
 import ptlab.arch.Level;
+import ptlab.pgtable.KernelConfig;
 import ptlab.pgtable.PtStats;
 import ptlab.trace.Replayer;
 import ptlab.trace.TraceOp;
@@ -44,12 +45,13 @@ final class ReplayCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        KernelConfig config = kernel.config(); // options first: a bad --arch is named before the file is read
         List<TraceOp> ops;
         try (Reader r = open()) {
             ops = TraceParser.parse(file.equals("-") ? "<stdin>" : file, r);
         }
         String name = file.equals("-") ? "<stdin>" : file;
-        Replayer rep = new Replayer(kernel.config(), name);
+        Replayer rep = new Replayer(config, name);
         rep.validate(ops);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
