@@ -8,6 +8,7 @@ import ptlab.phys.AllocResult;
 import ptlab.phys.Gfp;
 import ptlab.phys.OutOfMemoryException;
 import ptlab.phys.PageDesc;
+import ptlab.phys.Words;
 
 /**
  * Page faults ({@code handle_mm_fault}) for anonymous private and shmem mappings: the access
@@ -22,16 +23,138 @@ final class Faults {
         Kernel k = p.k;
         long page = k.geo.pageSize();
         long end = addr + len;
-        for (long x = addr; Long.compareUnsigned(x, end) < 0; x += page) {
-            Errno e = fault(p, x & -page, write);
+        for (long x = addr; Long.compareUnsigned(x, end) < 0; ) {
+            long va = x & -page;
+            Errno e = fault(p, va, write);
             if (!e.ok()) {
                 return e;
             }
             if (x + page < x) {
                 break;
             }
+            x += page;
+            // The next accesses of this touch that land in the same PTE table and VMA, where
+            // the PTEs are still none, are faulted as one run (see faultRun).
+            long run = runLength(p, va, x, end);
+            if (run > 0) {
+                long done = faultRun(p, va + page, run, write);
+                if (done < 0) {
+                    return Errno.ENOMEM;
+                }
+                x += done * page;
+            }
         }
         return Errno.OK;
+    }
+
+    /**
+     * How many of the touch's next accesses (starting at {@code x}, page after {@code va}) can
+     * be faulted as one run: same VMA (private anonymous), same PTE table, no end of the touch.
+     */
+    private static long runLength(Process p, long va, long x, long end) {
+        Kernel k = p.k;
+        if (Long.compareUnsigned(x, end) >= 0) {
+            return 0;
+        }
+        Vma v = p.vmaAt(va);
+        if (v == null || !v.isAnonymous()) {
+            return 0;
+        }
+        long tableEnd = (va | (k.pmdSize - 1)) + 1;
+        long limit = tableEnd == 0 || Long.compareUnsigned(v.end, tableEnd) < 0 ? v.end : tableEnd;
+        long page = k.geo.pageSize();
+        long nextPage = va + page;
+        if (Long.compareUnsigned(nextPage, limit) >= 0) {
+            return 0;
+        }
+        long pagesInLimit = (limit - nextPage) / page;
+        long accesses = (end - x + page - 1) / page; // accesses left in the touch: x, x + page, ... < end
+        return Math.min(pagesInLimit, accesses);
+    }
+
+    /**
+     * Faults {@code count} consecutive pages from {@code va} of one private anonymous VMA and
+     * one PTE table, as that many single faults would, in one pass under the PTE lock: the
+     * leading run of none PTEs gets its pages (allocated in order, before the lock, as
+     * do_anonymous_page allocates before it locks) or the zero page; the first page that is
+     * not none ends the run and goes back to the one-page path. Returns the pages handled, or
+     * {@code -1} when an allocation failed (the pages before it are mapped, as page-by-page
+     * faults would leave them, and ENOMEM applies).
+     */
+    /*
+     * Same result as page-by-page faults: the same frames in the same order (allocation k is
+     * for the k-th none page either way, so fault injection fails the same page), the same
+     * PTEs, no TLB flush (none -> present needs none). A PTE that another CPU filled between
+     * the pre-read and the lock is left as it is, and that page takes the one-page path again.
+     */
+    private static long faultRun(Process p, long va, long count, boolean write) {
+        Kernel k = p.k;
+        PageDesc pte = k.installer.lookup(p.mm, va, Level.PTE);
+        if (pte == null) {
+            return 0;
+        }
+        Vma v = p.vmaAt(va);
+        long page = k.geo.pageSize();
+        int idx0 = k.geo.index(Level.PTE, va);
+        long[] w = pte.words();
+        int n = 0;
+        while (n < count && k.fmt.isNone(Words.getAcquire(w, idx0 + n))) {
+            n++;
+        }
+        if (n == 0) {
+            return 0;
+        }
+        long[] pfns = write ? new long[n] : null;
+        int got = n;
+        if (write) {
+            v.anonVmaPrepare();
+            for (int i = 0; i < n; i++) {
+                AllocResult r = k.alloc.allocate(0, Gfp.HIGHUSER, "do_anonymous_page");
+                if (!(r instanceof AllocResult.Frames)) {
+                    got = i;
+                    break;
+                }
+                pfns[i] = ((AllocResult.Frames) r).pfn();
+            }
+        }
+        PageProt prot = PageProt.user(v.has(Vma.READ), write, v.has(Vma.EXEC)).withDirty(write);
+        long zeroPa = k.zeroPfn << k.geo.pageShift();
+        boolean[] retry = null;
+        SpinLock ptl = k.pt.pteLockptr(p.mm, pte);
+        ptl.lock();
+        try {
+            for (int i = 0; i < got; i++) {
+                if (!k.fmt.isNone(Words.getAcquire(w, idx0 + i))) {
+                    if (retry == null) {
+                        retry = new boolean[got];
+                    }
+                    retry[i] = true;
+                    continue;
+                }
+                long pa = write ? pfns[i] << k.geo.pageShift() : zeroPa;
+                if (write) {
+                    pfns[i] = -1;
+                }
+                Words.setRelease(w, idx0 + i, k.fmt.mkLeaf(Level.PTE, pa, prot)); // set_pte_at
+            }
+        } finally {
+            ptl.unlock();
+            if (write) {
+                for (int i = 0; i < got; i++) {
+                    if (pfns[i] >= 0) {
+                        k.alloc.free(pfns[i], 0);
+                    }
+                }
+            }
+        }
+        if (retry != null) {
+            for (int i = 0; i < got; i++) {
+                if (retry[i] && !fault(p, va + i * page, write).ok()) {
+                    return -1;
+                }
+            }
+        }
+        return got < n ? -1 : n;
     }
 
     /** One access to the page at {@code va}: nothing if it is already mapped with enough rights. */
