@@ -3,6 +3,8 @@
  * are exported; the rest is implementation.
  */
 module ptlab.core {
+    requires jdk.jfr;
+
     exports ptlab;
     exports ptlab.arch;
     exports ptlab.cpu;
@@ -14,4 +16,5 @@ module ptlab.core {
     exports ptlab.check;
     exports ptlab.trace;
     exports ptlab.sim;
+    exports ptlab.events;
 }

@@ -109,5 +109,6 @@ public final class Kernel {
 
     void flushTlb() {
         tlbFlushes.incrementAndGet();
+        ptlab.events.Tracepoints.tlbFlush("mm", null, 0, 0, 0);
     }
 }

@@ -221,6 +221,7 @@ final class Thp {
      */
     static void split(Process p, Vma v, PageDesc pmdTable, int pmdIdx) {
         Kernel k = p.k;
+        ptlab.events.Tracepoints.thp("split", p.mm, v.start, k.pmdLevel.kernelName());
         SpinLock pml = k.pt.pmdLockptr(p.mm, pmdTable);
         pml.lock();
         try {
@@ -344,6 +345,7 @@ final class Thp {
     }
 
     private static Errno collapseAnon(Process p, Vma v, long haddr) {
+        ptlab.events.Tracepoints.thp("collapse", p.mm, haddr, p.k.pmdLevel.kernelName());
         Kernel k = p.k;
         PageDesc pmdTable = k.installer.lookup(p.mm, haddr, k.pmdLevel);
         if (pmdTable == null) {
@@ -384,6 +386,7 @@ final class Thp {
     }
 
     private static Errno collapseShmem(Process p, Vma v, long haddr) {
+        ptlab.events.Tracepoints.thp("collapse", p.mm, haddr, p.k.pmdLevel.kernelName());
         Kernel k = p.k;
         long index = v.pgoff + ((haddr - v.start) >>> k.geo.pageShift());
         long head = v.shmem.hugeFolio(index);

@@ -108,6 +108,7 @@ public final class KernelHalf {
             pt.pgdLock().unlock();
         }
         pt.stats().sync(copies);
+        ptlab.events.Tracepoints.sync(start, end, copies);
         return copies;
     }
 }

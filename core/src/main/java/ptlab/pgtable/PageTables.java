@@ -252,6 +252,7 @@ public final class PageTables {
         }
         d.pageTable = true;
         stats.ctor(level, 1 << d.order);
+        ptlab.events.Tracepoints.table(true, level.kernelName(), d.mm, d.pfn());
         return true;
     }
 
@@ -285,6 +286,7 @@ public final class PageTables {
         if (d.pageTable) {
             d.pageTable = false;
             stats.dtor(d.level, 1 << d.order);
+            ptlab.events.Tracepoints.table(false, d.level.kernelName(), d.mm, d.pfn());
         }
     }
 

@@ -224,6 +224,7 @@ public final class PageRanges {
     private void flushAndFree(Mm mm, long start, long end, List<PageDesc> unhooked) {
         FlushRequest f = new FlushRequest(mm, start, end, unhooked.size());
         flushes.add(f);
+        ptlab.events.Tracepoints.tlbFlush("range", mm, start, end, 0);
         flushListener.accept(f);
         for (PageDesc t : unhooked) {
             pt.freeTable(t);
