@@ -17,4 +17,5 @@ module ptlab.core {
     exports ptlab.trace;
     exports ptlab.sim;
     exports ptlab.events;
+    exports ptlab.report;
 }

@@ -114,6 +114,28 @@ public final class Process {
         return a.anonVma == null || b.anonVma == null || a.anonVma == b.anonVma;
     }
 
+    /**
+     * {@code find_mergeable_anon_vma}: the anon_vma of the next, else the previous VMA, if that
+     * VMA is adjacent, maps the same file (none) at contiguous offsets, differs only in its
+     * read/write/exec flags ({@code anon_vma_compatible}) and has a singular anon_vma_chain.
+     */
+    Vma.AnonVma findMergeableAnonVma(Vma v) {
+        Vma next = nextOf(v);
+        if (next != null && anonVmaCompatible(v, next) && !next.chainNotSingular && next.anonVma != null) {
+            return next.anonVma;
+        }
+        Vma prev = prevOf(v);
+        if (prev != null && anonVmaCompatible(prev, v) && !prev.chainNotSingular && prev.anonVma != null) {
+            return prev.anonVma;
+        }
+        return null;
+    }
+
+    private boolean anonVmaCompatible(Vma a, Vma b) {
+        return a.end == b.start && a.shmem == b.shmem && ((a.flags ^ b.flags) & ~(Vma.READ | Vma.WRITE | Vma.EXEC)) == 0
+                && b.pgoff == a.pgoff + ((b.start - a.start) >>> pageShift);
+    }
+
     /** {@code vma_merge}: merges {@code v} with its neighbours where allowed; returns the survivor. */
     Vma tryMerge(Vma v) {
         Vma prev = prevOf(v);
@@ -211,6 +233,7 @@ public final class Process {
         try {
             Shmem file = shared ? new Shmem(k.alloc, alen >>> pageShift, k.hugeOrder) : null;
             Vma v = new Vma(addr, end, vmFlags(prot, shared), file, shared ? 0 : addr >>> pageShift);
+            v.owner = this;
             if (file != null) {
                 file.users = 1;
             }
@@ -291,6 +314,10 @@ public final class Process {
                         | Vma.WRITE | Vma.EXEC));
                 if ((prot & 2) != 0 && !v.has(Vma.SHARED)) {
                     newFlags |= Vma.ACCOUNT;
+                } else if ((prot & 2) == 0 && v.isAnonymous() && v.anonVma == null) {
+                    // mprotect_fixup: an anonymous VMA that never had an anon_vma gives its
+                    // commitment back when it turns read-only, so it can merge with its neighbours.
+                    newFlags &= ~Vma.ACCOUNT;
                 }
                 if (newFlags != v.flags) {
                     splitAt(tmp);
@@ -414,8 +441,10 @@ public final class Process {
         try {
             for (Vma v : vmas.values()) {
                 Vma c = v.copyRange(v.start, v.end, pageShift);
+                c.owner = child;
                 if (v.anonVma != null) {
                     c.anonVma = new Vma.AnonVma();
+                    c.chainNotSingular = true; // anon_vma_fork: the child's chain also links the parent's
                 }
                 if (c.shmem != null) {
                     c.shmem.users++;

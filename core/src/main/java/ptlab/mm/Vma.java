@@ -31,16 +31,31 @@ public final class Vma {
         this.pgoff = pgoff;
     }
 
-    /** {@code anon_vma_prepare}: faults run under the read lock, so two may race here. */
+    /**
+     * Whether this VMA's anon_vma_chain has more than one entry: a child's VMA after fork also
+     * links its parent's anon_vma. Such an anon_vma is never reused by a neighbour.
+     */
+    boolean chainNotSingular;
+    /** The process, for {@code find_mergeable_anon_vma}'s look at the neighbours. */
+    Process owner;
+
+    /**
+     * {@code anon_vma_prepare}: faults run under the read lock, so two may race here. A
+     * neighbour's anon_vma is reused when the two could merge but for their protections
+     * ({@code find_mergeable_anon_vma}: next first, then prev).
+     */
     synchronized void anonVmaPrepare() {
         if (anonVma == null) {
-            anonVma = new AnonVma();
+            AnonVma reuse = owner == null ? null : owner.findMergeableAnonVma(this);
+            anonVma = reuse != null ? reuse : new AnonVma();
         }
     }
 
     Vma copyRange(long s, long e, int pageShift) {
         Vma v = new Vma(s, e, flags, shmem, pgoff + ((s - start) >>> pageShift));
         v.anonVma = anonVma;
+        v.chainNotSingular = chainNotSingular;
+        v.owner = owner;
         return v;
     }
 

@@ -35,6 +35,33 @@ public final class TraceParser {
         return ops;
     }
 
+    /**
+     * Parses one trace line that is not blank or a comment (words separated by blanks), as
+     * {@link #parse} does; for languages that embed the trace language (simulate scenarios).
+     *
+     * @throws TraceSyntaxException {@code FILE:LINE: reason}
+     */
+    public static TraceOp parseLine(String file, int line, String text) {
+        TraceOp op = parseLine(file, line, text.trim().split("[ \\t]+"));
+        checkAligned(file, line, op);
+        return op;
+    }
+
+    /** Whether {@code word} starts a line of the trace language. */
+    public static boolean isOperation(String word) {
+        switch (word) {
+            case "mmap":
+            case "touch":
+            case "munmap":
+            case "mprotect":
+            case "madvise":
+            case "fork":
+                return true;
+            default:
+                return false;
+        }
+    }
+
     private static TraceOp parseLine(String file, int line, String[] t) {
         String op = t[0];
         switch (op) {
