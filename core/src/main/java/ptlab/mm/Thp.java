@@ -332,6 +332,12 @@ final class Thp {
         long thps = 0;
         Errno lastFail = Errno.EINVAL;
         for (long a = hstart; Long.compareUnsigned(a, hend) < 0; a += k.pmdSize) {
+            if (!v.isAnonymous() && shmemExtentEmpty(k, v, a)) {
+                // collapse_file: SCAN_TRUNCATED ("completely empty") is not in madvise_collapse's
+                // list of results to go on after: the loop ends, later ranges are not collapsed.
+                lastFail = Errno.EINVAL;
+                break;
+            }
             Errno r = v.isAnonymous() ? collapseAnon(p, v, a) : collapseShmem(p, v, a);
             if (r.ok()) {
                 thps++;
@@ -383,6 +389,13 @@ final class Thp {
             pml.unlock();
         }
         return Errno.OK;
+    }
+
+    /** No folio at all in the page cache for the PMD-sized extent at {@code haddr}. */
+    private static boolean shmemExtentEmpty(Kernel k, Vma v, long haddr) {
+        long index = v.pgoff + ((haddr - v.start) >>> k.geo.pageShift());
+        long n = k.pmdSize >>> k.geo.pageShift();
+        return v.shmem.hugeFolio(index) < 0 && !v.shmem.anyPresent(index & -n, n);
     }
 
     private static Errno collapseShmem(Process p, Vma v, long haddr) {
