@@ -59,7 +59,7 @@ public final class KernelMappings {
         this.cpus = cpus;
         this.tracker = new BbmTracker(pt, cpus);
         this.splitLock = new Mutex("pgtable_split_lock", LockClass.SPLIT_MUTEX, pt.log());
-        this.splitter = new Splitter(pt, walker, tracker, splitLock);
+        this.splitter = new Splitter(pt, walker, tracker, splitLock, layout.contMappings());
         this.forcePte = forcePte;
         this.vmallocNext = layout.vmallocStart();
     }

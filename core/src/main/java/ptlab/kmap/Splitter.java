@@ -50,9 +50,12 @@ public final class Splitter {
     private final BbmTracker writer;
     private final Mutex splitLock;
     private final List<Level> levels;
+    /** Whether kernel mappings use contiguous runs (arm64); elsewhere {@code to_cont} is ignored. */
+    private final boolean contMappings;
     private long tablesUsed;
 
-    Splitter(PageTables pt, Walker walker, BbmTracker writer, Mutex splitLock) {
+    Splitter(PageTables pt, Walker walker, BbmTracker writer, Mutex splitLock, boolean contMappings) {
+        this.contMappings = contMappings;
         this.pt = pt;
         this.geo = pt.geometry();
         this.fmt = pt.format();
@@ -87,7 +90,7 @@ public final class Splitter {
         PageProt prot = fmt.prot(level, e);
         long step = geo.entrySize(lower);
         int n = geo.entries(lower);
-        boolean cont = toCont && geo.contiguousEntries(lower) > 0;
+        boolean cont = toCont && runEntries(lower) > 0;
         long[] w = t.words();
         long first = fmt.mkLeaf(lower, base, prot);
         if (cont) {
@@ -111,6 +114,11 @@ public final class Splitter {
         }
         writer.write(table, index, level, va, tableEntry, true);
         return KmapResult.OK;
+    }
+
+    /** Entries of a contiguous run at {@code l} as kernel mappings use them (0: none). */
+    private int runEntries(Level l) {
+        return contMappings ? geo.contiguousEntries(l) : 0;
     }
 
     /** {@code split_contpte}/{@code split_contpmd}: clears CONT over the aligned group holding {@code index}. */
@@ -179,7 +187,7 @@ public final class Splitter {
 
         /** The alignment that ends the descent at {@code l}: CONT group size where the level has runs. */
         private long boundary(Level l) {
-            int n = geo.contiguousEntries(l);
+            int n = runEntries(l);
             return geo.entrySize(l) * (n > 0 ? n : 1);
         }
 
