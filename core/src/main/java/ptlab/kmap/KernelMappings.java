@@ -43,6 +43,8 @@ public final class KernelMappings {
     final Mutex splitLock;
     final Splitter splitter;
     private final boolean forcePte;
+    /** Set once {@link LinearMapSplit} made the linear map PTEs. */
+    boolean linearMapSplitToPtes;
     private long ramEnd;
     private long vmallocNext;
 
@@ -244,8 +246,13 @@ public final class KernelMappings {
      * PTEs already; else split under the split mutex with {@code pgd_pgtable_alloc_init_mm}.
      */
     public KmapResult splitKernelLeafMapping(long start, long end) {
-        if (!linearMapRequiresBbml2()) {
+        if (!linearMapRequiresBbml2() || linearMapSplitToPtes) {
             return KmapResult.OK;
+        }
+        if (!cpus.systemSupportsBbml2NoAbort()) {
+            // Linux splits the whole map at boot in that case (linear_map_maybe_split_to_ptes) and
+            // answers -EBUSY before that: a live split would need BBML2_NOABORT on every CPU.
+            return new KmapResult(Errno.EBUSY, "split_kernel_leaf_mapping: not every CPU has BBML2_NOABORT");
         }
         return splitter.splitKernelLeafMapping(start, end, TableAllocators.initMm(pt));
     }

@@ -87,6 +87,7 @@ public final class LinearMapSplit {
         if (flush) {
             km.tracker.flushKernelRange(lstart, lend);
         }
+        km.linearMapSplitToPtes = r.ok();
         return r;
     }
 }
