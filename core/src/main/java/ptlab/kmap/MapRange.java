@@ -102,7 +102,8 @@ final class MapRange implements WalkOps {
         }
         store(c.table(), c.index(), l, addr, fmt.mkTable(l, pt.pa(t), TableKind.KERNEL));
         if (mask != null) {
-            mask.add(l);
+            // PGTBL_*_MODIFIED names the populated level (p4d_populate writes the PGD when P4D is folded).
+            mask.add(lower.upper());
         }
         return Action.AGAIN;
     }
