@@ -181,6 +181,14 @@ public final class Checker {
             }
             return;
         }
+        if (t.memblock) {
+            // Early boot tables (memblock): never constructed, never locked, init_mm's only.
+            if (!mm.isInitMm() || t.pageTable || t.ptl != null) {
+                fail("ctor", where + " is a memblock table but " + (!mm.isInitMm() ? "not init_mm's"
+                        : t.pageTable ? "constructed" : "has a ptlock"));
+            }
+            return;
+        }
         boolean legacyKernelPte = pt.config().pre616Ctors() && level == Level.PTE && mm.isInitMm();
         if (!legacyKernelPte) {
             if (!t.pageTable) {

@@ -65,6 +65,34 @@ public final class KernelHalf {
     }
 
     /**
+     * Undoes a sync of root entry {@code index}: clears it in every PGD on pgd_list that holds
+     * {@code value}. Only for rolling back a failed kernel population whose top-level table is
+     * being freed (Linux instead keeps such tables for good).
+     *
+     * @return the number of entries cleared
+     */
+    public long unsyncKernelEntry(int index, long value) {
+        long cleared = 0;
+        pt.pgdLock().lock();
+        try {
+            for (Mm mm : pt.pgdListUnlocked()) {
+                mm.pageTableLock().lock();
+                try {
+                    if (PageTables.read(mm.pgd(), index) == value) {
+                        PageTables.write(mm.pgd(), index, 0L);
+                        cleared++;
+                    }
+                } finally {
+                    mm.pageTableLock().unlock();
+                }
+            }
+        } finally {
+            pt.pgdLock().unlock();
+        }
+        return cleared;
+    }
+
+    /**
      * {@code arch_sync_kernel_mappings(start, end)} → x86 {@code sync_global_pgds}: for each root
      * index in {@code [start, end)} whose init_mm entry is not none, copy it into every PGD on
      * pgd_list where that entry is none; two present entries that differ are a BUG (recorded).

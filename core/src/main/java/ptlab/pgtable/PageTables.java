@@ -203,8 +203,14 @@ public final class PageTables {
      * @throws OutOfMemoryException on allocation or ctor failure; nothing is leaked
      */
     public PageDesc allocTable(Mm owner, Mm ctorMm, Level level, String site) {
-        boolean kernel = owner.isInitMm();
-        Gfp gfp = kernel ? Gfp.PGTABLE_KERNEL : Gfp.PGTABLE_USER;
+        return allocTable(owner, ctorMm, level, site, owner.isInitMm() ? Gfp.PGTABLE_KERNEL : Gfp.PGTABLE_USER);
+    }
+
+    /**
+     * As {@link #allocTable(Mm, Mm, Level, String)} with explicit GFP flags, e.g. the GFP_ATOMIC
+     * that arm64's linear-map split used inside stop_machine before the preallocation fix.
+     */
+    public PageDesc allocTable(Mm owner, Mm ctorMm, Level level, String site, Gfp gfp) {
         int order = tableOrder(level);
         AllocResult r = alloc.allocate(order, gfp, site);
         if (!(r instanceof AllocResult.Frames)) {
@@ -221,6 +227,34 @@ public final class PageTables {
             d.mm = null;
             alloc.free(pfn, order);
             throw new OutOfMemoryException(new AllocResult.Failed("ptlock_alloc for " + site, 0, true));
+        }
+        return d;
+    }
+
+    /**
+     * Makes an allocated frame block a table of {@code owner} at {@code level}, zeroed: with the
+     * level's ctor for {@code ctorMm} when {@code construct} (a preallocated {@code pagetable_alloc}
+     * page consumed later, {@code __pgd_pgtable_init}), or as an early {@code memblock} table that
+     * is never constructed when not.
+     *
+     * @throws OutOfMemoryException if the ctor fails (the frames stay allocated: the caller frees them)
+     */
+    public PageDesc adoptTable(Mm owner, Mm ctorMm, Level level, long pfn, boolean construct) {
+        int order = tableOrder(level);
+        PageDesc d = mem.tableDesc(pfn, true);
+        d.order = order;
+        d.mm = owner;
+        d.level = level;
+        if (!construct) {
+            d.hasMm = true;
+            d.memblock = true;
+            return d;
+        }
+        if (!ctor(ctorMm, level, d)) {
+            stats.ctorFailed();
+            d.level = null;
+            d.mm = null;
+            throw new OutOfMemoryException(new AllocResult.Failed("ptlock_alloc for adopted table", 0, true));
         }
         return d;
     }

@@ -45,6 +45,11 @@ public final class PageDesc {
     public Object extra;
     /** Order of the allocation this table came from (PGD with PTI: 1). */
     public int order;
+    /**
+     * An early kernel table from the boot allocator ({@code memblock}): never constructed, no
+     * ptlock, not in NR_PAGETABLE, as Linux's early page tables.
+     */
+    public boolean memblock;
 
     PageDesc(long pfn) {
         this.pfn = pfn;
@@ -83,6 +88,7 @@ public final class PageDesc {
         ptlDynamic = false;
         link = null;
         extra = null;
+        memblock = false;
         poisoned = true;
     }
 
