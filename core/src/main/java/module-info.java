@@ -12,6 +12,7 @@ module ptlab.core {
     exports ptlab.pgtable;
     exports ptlab.walk;
     exports ptlab.range;
+    exports ptlab.kmap;
     exports ptlab.mm;
     exports ptlab.check;
     exports ptlab.trace;
