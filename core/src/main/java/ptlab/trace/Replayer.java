@@ -72,6 +72,17 @@ public final class Replayer {
     }
 
     private Errno apply(TraceOp op) {
+        return apply(proc, op);
+    }
+
+    /**
+     * Applies one trace operation other than {@code fork} to {@code proc} and returns what
+     * Linux would: mmap (plus the thp/nothp madvise), touch, munmap, mprotect, madvise.
+     */
+    public static Errno apply(Process proc, TraceOp op) {
+        if (op instanceof TraceOp.Fork) {
+            throw new IllegalArgumentException("fork is not a single-process operation");
+        }
         if (op instanceof TraceOp.Mmap) {
             TraceOp.Mmap m = (TraceOp.Mmap) op;
             Errno e = proc.mmap(m.addr(), m.len(), m.prot(), m.shared());

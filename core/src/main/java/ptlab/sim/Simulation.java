@@ -1,0 +1,255 @@
+package ptlab.sim;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import ptlab.arch.Level;
+import ptlab.check.Checker;
+import ptlab.cpu.SimCpu;
+import ptlab.cpu.Violation;
+import ptlab.kmap.Cpus;
+import ptlab.kmap.KernelMappings;
+import ptlab.kmap.KmapResult;
+import ptlab.kmap.LinearMapSplit;
+import ptlab.kmap.MemoryHotplug;
+import ptlab.mm.Errno;
+import ptlab.mm.Kernel;
+import ptlab.mm.Process;
+import ptlab.pgtable.KernelConfig;
+import ptlab.pgtable.PageTables;
+import ptlab.pgtable.PtStats;
+import ptlab.trace.Replayer;
+import ptlab.trace.TraceOp;
+
+/**
+ * Runs a scenario ({@link Step}s) on one simulated machine: a {@link Kernel} with its kernel
+ * mappings, CPUs as threads, processes, lockless walkers. After every step it samples the
+ * page-table memory; the checker runs every {@code checkEvery} steps, at each {@code check}
+ * step and at the end. Same seed and scenario, same result: only the interleaving of parallel
+ * CPUs varies, and nothing reported depends on it.
+ */
+/*
+ * Implementation notes. Steps run on the calling thread as CPU 0; "parallel N" runs the
+ * operation on N fresh CPU threads at once (they race to install the same tables); walkers run
+ * on their own CPU threads for as long as the scenario says. Kernel-side steps go through
+ * ptlab.kmap: boot builds init_mm's linear map, vmalloc and vmemmap; split-linear runs the
+ * linear-map split under stop_machine with preallocated tables; hotadd is arch_add_memory
+ * with the kernel-half sync.
+ */
+public final class Simulation {
+    private final KernelConfig config;
+    private final int cpus;
+    private final long seed;
+    private final int checkEvery;
+    private final Kernel kernel;
+    private final PageTables pt;
+    private final Map<String, Process> procs = new LinkedHashMap<>();
+    private final List<Sample> samples = new ArrayList<>();
+    private final List<Violation> violations = new ArrayList<>();
+    private final List<String> notes = new ArrayList<>();
+    private final Walkers walkers;
+    private KernelMappings km;
+    private Process current;
+    private long splitTables;
+    private long hotAdded;
+    private int checks;
+    private long failedCalls;
+
+    public Simulation(KernelConfig config, int cpus, long seed, int checkEvery) {
+        this.config = config;
+        this.cpus = cpus;
+        this.seed = seed;
+        this.checkEvery = checkEvery;
+        this.kernel = new Kernel(config);
+        this.pt = kernel.pageTables();
+        this.walkers = new Walkers(kernel, seed);
+    }
+
+    public Kernel kernel() {
+        return kernel;
+    }
+
+    /** Runs every step, then exits the remaining processes, stops the walkers and checks once more. */
+    public SimReport run(List<Step> steps, Consumer<Integer> progress) {
+        long t0 = System.nanoTime();
+        SimCpu boot = new SimCpu(0);
+        AtomicReference<RuntimeException> failure = new AtomicReference<>();
+        boot.runAs(() -> {
+            try {
+                sample(0, "start");
+                int i = 0;
+                for (Step s : steps) {
+                    step(s);
+                    i++;
+                    sample(s.line(), label(s));
+                    if (checkEvery > 0 && i % checkEvery == 0) {
+                        check();
+                    }
+                    progress.accept(i);
+                }
+                walkers.stop();
+                for (Process p : new ArrayList<>(procs.values())) {
+                    p.exit();
+                }
+                procs.clear();
+                sample(0, "end");
+                check();
+            } catch (RuntimeException e) {
+                failure.set(e);
+            } finally {
+                walkers.stop();
+                if (km != null) {
+                    km.cpus().close();
+                }
+            }
+        });
+        if (failure.get() != null) {
+            throw failure.get();
+        }
+        return new SimReport(config, cpus, seed, samples, violations, notes, stats(), (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    private void step(Step s) {
+        if (s instanceof Step.Boot) {
+            km = new KernelMappings(kernel, new Cpus(Math.max(1, cpus), bbml2()), false);
+            km.cpus().start();
+            expect(km.boot(), s);
+        } else if (s instanceof Step.SplitLinear) {
+            needBoot(s);
+            LinearMapSplit.Outcome o = new LinearMapSplit(km).run(LinearMapSplit.Mode.PREALLOCATED, true);
+            expect(o.result(), s);
+            splitTables += o.consumed();
+        } else if (s instanceof Step.HotAdd) {
+            needBoot(s);
+            MemoryHotplug h = new MemoryHotplug(km);
+            long size = (((Step.HotAdd) s).size() + h.granule() - 1) & -h.granule();
+            long start = (km.ramEnd() + h.granule() - 1) & -h.granule();
+            expect(h.addMemory(start, size, MemoryHotplug.Order.FIXED), s);
+            hotAdded += size;
+        } else if (s instanceof Step.Walkers) {
+            walkers.set(((Step.Walkers) s).count(), procs);
+        } else if (s instanceof Step.NewProcess) {
+            current = kernel.newProcess(((Step.NewProcess) s).name());
+            procs.put(((Step.NewProcess) s).name(), current);
+            walkers.processesChanged(procs);
+        } else if (s instanceof Step.Use) {
+            current = procs.get(((Step.Use) s).name());
+        } else if (s instanceof Step.Exit) {
+            Process p = procs.remove(((Step.Exit) s).name());
+            walkers.processesChanged(procs);
+            p.exit();
+            if (p == current) {
+                current = null;
+            }
+        } else if (s instanceof Step.Fork) {
+            String name = ((Step.Fork) s).child();
+            procs.put(name, current.fork(name));
+            walkers.processesChanged(procs);
+        } else if (s instanceof Step.Trace) {
+            TraceOp op = ((Step.Trace) s).op();
+            if (op instanceof TraceOp.Fork) {
+                current.fork(current.mm().name() + "-child").exit();
+            } else if (!Replayer.apply(current, op).ok()) {
+                failedCalls++;
+            }
+        } else if (s instanceof Step.Parallel) {
+            parallel((Step.Parallel) s);
+        } else if (s instanceof Step.Check) {
+            check();
+        }
+    }
+
+    /** CPUs 1 and up lack BBML2_NOABORT, so the linear map must be split before it can change (arm64's case). */
+    private static boolean[] bbml2() {
+        return new boolean[] {true, false};
+    }
+
+    private void parallel(Step.Parallel s) {
+        List<Thread> ts = new ArrayList<>();
+        AtomicReference<Throwable> err = new AtomicReference<>();
+        Process p = current;
+        for (int c = 0; c < s.cpus(); c++) {
+            SimCpu cpu = new SimCpu(100 + c);
+            Thread t = new Thread(() -> cpu.runAs(() -> {
+                try {
+                    Errno e = Replayer.apply(p, s.op());
+                    if (!e.ok()) {
+                        synchronized (this) {
+                            failedCalls++;
+                        }
+                    }
+                } catch (Throwable x) {
+                    err.compareAndSet(null, x);
+                }
+            }), "sim-cpu" + (100 + c));
+            ts.add(t);
+            t.start();
+        }
+        for (Thread t : ts) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", e);
+            }
+        }
+        if (err.get() != null) {
+            throw new IllegalStateException("line " + s.line() + ": a CPU failed: " + err.get(), err.get());
+        }
+    }
+
+    private void needBoot(Step s) {
+        if (km == null) {
+            throw new SimulationException("line " + s.line() + ": '" + label(s) + "' needs 'boot' first");
+        }
+    }
+
+    private void expect(KmapResult r, Step s) {
+        if (!r.ok()) {
+            notes.add("line " + s.line() + " " + label(s) + ": " + r);
+        }
+    }
+
+    private void check() {
+        checks++;
+        violations.addAll(Checker.check(pt));
+        violations.addAll(walkers.violations());
+    }
+
+    private void sample(int line, String label) {
+        PtStats st = pt.stats();
+        long[] t = new long[Level.values().length];
+        for (Level l : Level.values()) {
+            t[l.ordinal()] = st.liveTables(l);
+        }
+        long vm = 0;
+        for (Process p : procs.values()) {
+            vm += p.vmPteBytes();
+        }
+        samples.add(new Sample(line, label, t, st.nrPagetable(), vm));
+    }
+
+    static String label(Step s) {
+        String n = s.getClass().getSimpleName();
+        if (s instanceof Step.Trace) {
+            return ((Step.Trace) s).op().getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT);
+        }
+        return n.toLowerCase(java.util.Locale.ROOT);
+    }
+
+    private SimReport.Counters stats() {
+        PtStats st = pt.stats();
+        long ctors = 0;
+        long dtors = 0;
+        for (Level l : Level.values()) {
+            ctors += st.ctorCalls(l);
+            dtors += st.dtorCalls(l);
+        }
+        return new SimReport.Counters(ctors, dtors, st.dynamicPtlockAllocs(), st.ptlockInits(), st.syncCalls(), st.syncCopies(),
+                st.installRacesLost(), splitTables, hotAdded, kernel.tlbFlushes(), 0, walkers.walks(), walkers.retries(),
+                walkers.gracePeriods(), checks, failedCalls);
+    }
+}
