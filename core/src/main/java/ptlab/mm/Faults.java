@@ -2,8 +2,8 @@ package ptlab.mm;
 
 import ptlab.arch.Level;
 import ptlab.arch.PageProt;
-import ptlab.cpu.SpinLock;
 import ptlab.pgtable.PageTables;
+import ptlab.pgtable.PteMapping;
 import ptlab.phys.AllocResult;
 import ptlab.phys.Gfp;
 import ptlab.phys.OutOfMemoryException;
@@ -50,6 +50,27 @@ final class Faults {
     }
 
     private static void handle(Process p, Vma v, long va, boolean write) {
+        if (v.isAnonymous()) {
+            while (!handleOnce(p, v, va, write)) {
+                // the PTE table went away under us (pte_offset_map_lock found no table): fault again
+            }
+            return;
+        }
+        // __do_fault locks the page-cache folio; finish_fault maps it with the folio locked, so
+        // khugepaged (which holds the lock across collapse and retract) never sees a refill.
+        ptlab.cpu.Mutex folio = v.shmem.folioLock(v.pgoff + ((va - v.start) >>> p.k.geo.pageShift()));
+        folio.lock();
+        try {
+            while (!handleOnce(p, v, va, write)) {
+                // as above
+            }
+        } finally {
+            folio.unlock();
+        }
+    }
+
+    /** One attempt; false if it must be retried (VM_FAULT_RETRY-like: the PMD changed under the fault). */
+    private static boolean handleOnce(Process p, Vma v, long va, boolean write) {
         Kernel k = p.k;
         PageDesc pmdTable = k.installer.walkAlloc(p.mm, va, k.pmdLevel, null);
         if (pmdTable == null) {
@@ -58,31 +79,40 @@ final class Faults {
         int pmdIdx = k.geo.index(k.pmdLevel, va);
         long pmd = PageTables.read(pmdTable, pmdIdx);
         if (k.fmt.isNone(pmd) && Thp.faultHuge(p, v, va, write, pmdTable, pmdIdx)) {
-            return;
+            return true;
         }
         pmd = PageTables.read(pmdTable, pmdIdx);
         if (k.fmt.isLeaf(k.pmdLevel, pmd)) {
             if (!Thp.hugeWriteFault(p, v, va, write, pmdTable, pmdIdx)) {
-                return;
+                return true;
             }
             pmd = PageTables.read(pmdTable, pmdIdx);
         }
-        PageDesc pte;
-        if (k.fmt.isTable(k.pmdLevel, pmd)) {
-            pte = k.pt.child(k.pmdLevel, pmd);
-        } else {
-            pte = k.installer.install(p.mm, pmdTable, pmdIdx, k.pmdLevel, Level.PTE, null);
+        if (!k.fmt.isTable(k.pmdLevel, pmd)) {
+            k.installer.install(p.mm, pmdTable, pmdIdx, k.pmdLevel, Level.PTE, null);
         }
-        ptePage(p, v, va, write, pte);
+        return ptePage(p, v, va, write, pmdTable, pmdIdx);
     }
 
-    private static void ptePage(Process p, Vma v, long va, boolean write, PageDesc pteTable) {
+    /**
+     * The PTE-level fault ({@code do_anonymous_page}, {@code do_wp_page}, {@code finish_fault}):
+     * the page is allocated first (it may sleep), then the table is entered with
+     * {@code pte_offset_map_lock}. Returns false if there was no table any more (retry).
+     */
+    private static boolean ptePage(Process p, Vma v, long va, boolean write, PageDesc pmdTable, int pmdIdx) {
         Kernel k = p.k;
         int idx = k.geo.index(Level.PTE, va);
-        SpinLock ptl = k.pt.pteLockptr(p.mm, pteTable);
-        // Allocate before taking the lock (the allocation may sleep).
+        // Allocate before taking the lock (the allocation may sleep). The lockless peek that
+        // decides it is revalidated under the lock.
         long newPfn = -1;
-        long cur = PageTables.read(pteTable, idx);
+        long cur;
+        PteMapping peek = k.pt.pteMaps().mapRoNolock(p.mm, pmdTable, pmdIdx);
+        if (!(peek instanceof PteMapping.Mapped)) {
+            return false;
+        }
+        try (PteMapping.Mapped m = (PteMapping.Mapped) peek) {
+            cur = m.read(idx);
+        }
         boolean needPage = v.isAnonymous() && write && (k.fmt.isNone(cur) || isZeroPte(k, cur) || sharedAnon(k, cur));
         if (needPage) {
             v.anonVmaPrepare();
@@ -91,14 +121,24 @@ final class Faults {
         }
         // shmem: __do_fault gets (and may allocate) the page cache folio before finish_fault locks.
         long shmemPfn = v.isAnonymous() ? -1 : v.shmem.getPage(v.pgoff + ((va - v.start) >>> k.geo.pageShift()));
-        ptl.lock();
+        PteMapping pm = k.pt.pteMaps().mapLock(p.mm, pmdTable, pmdIdx);
+        if (!(pm instanceof PteMapping.Mapped)) {
+            if (newPfn >= 0) {
+                k.alloc.free(newPfn, 0);
+            }
+            return false;
+        }
+        PteMapping.Mapped m = (PteMapping.Mapped) pm;
         try {
-            cur = PageTables.read(pteTable, idx);
+            cur = m.read(idx);
+            if (v.isAnonymous() && write && newPfn < 0 && (k.fmt.isNone(cur) || isZeroPte(k, cur) || sharedAnon(k, cur))) {
+                return false; // changed since the peek (zapped, or shared by a fork): allocate and retry
+            }
             long pa;
             boolean writable;
             if (!v.isAnonymous()) {
                 if (!k.fmt.isNone(cur) && (!write || k.fmt.isWrite(cur))) {
-                    return;
+                    return true;
                 }
                 long pfn = shmemPfn;
                 if (k.fmt.isNone(cur)) {
@@ -117,7 +157,7 @@ final class Faults {
                 }
             } else {
                 if (!write || k.fmt.isWrite(cur)) {
-                    return; // already mapped with enough rights (A/D aside)
+                    return true; // already mapped with enough rights (A/D aside)
                 }
                 long oldPfn = k.fmt.outputAddress(Level.PTE, cur) >>> k.geo.pageShift();
                 if (newPfn >= 0) {
@@ -132,9 +172,10 @@ final class Faults {
                 k.flushTlb();
             }
             PageProt prot = PageProt.user(v.has(Vma.READ), writable, v.has(Vma.EXEC)).withDirty(writable);
-            PageTables.write(pteTable, idx, k.fmt.mkLeaf(Level.PTE, pa, prot));
+            m.write(idx, k.fmt.mkLeaf(Level.PTE, pa, prot));
+            return true;
         } finally {
-            ptl.unlock();
+            m.close(); // pte_unmap_unlock
             if (newPfn >= 0) {
                 k.alloc.free(newPfn, 0); // raced or not needed
             }

@@ -94,11 +94,19 @@ public final class Process {
         }
         Thp.splitIfNeeded(this, v, at);
         Vma hi = v.copyRange(at, v.end, pageShift);
-        v.end = at;
-        vmas.put(at, hi);
         if (hi.shmem != null) {
+            hi.shmem.lockIMmap(); // retract_page_tables reads the bounds of i_mmap's VMAs
+            try {
+                v.end = at;
+                hi.shmem.link(this, hi);
+            } finally {
+                hi.shmem.unlockIMmap();
+            }
             hi.shmem.users++;
+        } else {
+            v.end = at;
         }
+        vmas.put(at, hi);
     }
 
     private boolean mergeable(Vma a, Vma b) {
@@ -116,6 +124,18 @@ public final class Process {
 
     /** {@code vma_merge}: merges {@code v} with its neighbours where allowed; returns the survivor. */
     Vma tryMerge(Vma v) {
+        if (v.shmem == null) {
+            return tryMergeLocked(v);
+        }
+        v.shmem.lockIMmap();
+        try {
+            return tryMergeLocked(v);
+        } finally {
+            v.shmem.unlockIMmap();
+        }
+    }
+
+    private Vma tryMergeLocked(Vma v) {
         Vma prev = prevOf(v);
         if (prev != null && mergeable(prev, v)) {
             prev.end = v.end;
@@ -123,6 +143,7 @@ public final class Process {
                 prev.anonVma = v.anonVma;
             }
             vmas.remove(v.start);
+            unlinkFile(v);
             dropShmemUser(v);
             v = prev;
         }
@@ -133,9 +154,31 @@ public final class Process {
                 v.anonVma = next.anonVma;
             }
             vmas.remove(next.start);
+            unlinkFile(next);
             dropShmemUser(next);
         }
         return v;
+    }
+
+    /** {@code unlink_file_vma} for a VMA whose file's i_mmap lock the caller holds. */
+    private static void unlinkFile(Vma v) {
+        if (v.shmem != null) {
+            v.shmem.unlink(v);
+        }
+    }
+
+    /** Unlinks detached VMAs from their files' i_mmap (free_pgtables does it before freeing their tables). */
+    private static void unlinkFiles(List<Vma> gone) {
+        for (Vma v : gone) {
+            if (v.shmem != null) {
+                v.shmem.lockIMmap();
+                try {
+                    v.shmem.unlink(v);
+                } finally {
+                    v.shmem.unlockIMmap();
+                }
+            }
+        }
     }
 
     private void dropShmemUser(Vma v) {
@@ -209,10 +252,16 @@ public final class Process {
         }
         mm.mmapLock().writeLock();
         try {
-            Shmem file = shared ? new Shmem(k.alloc, alen >>> pageShift, k.hugeOrder) : null;
+            Shmem file = shared ? new Shmem(k.alloc, alen >>> pageShift, k.hugeOrder, k.log) : null;
             Vma v = new Vma(addr, end, vmFlags(prot, shared), file, shared ? 0 : addr >>> pageShift);
             if (file != null) {
                 file.users = 1;
+                file.lockIMmap();
+                try {
+                    file.link(this, v);
+                } finally {
+                    file.unlockIMmap();
+                }
             }
             vmas.put(addr, v);
             tryMerge(v);
@@ -250,6 +299,7 @@ public final class Process {
             for (Vma v : gone) {
                 Zap.range(this, v, v.start, v.end, false);
             }
+            unlinkFiles(gone);
             FreePgtables.freeVmas(this, gone, prev == null ? 0 : prev.end, next == null ? 0 : next.start);
             for (Vma v : gone) {
                 dropShmemUser(v);
@@ -419,6 +469,12 @@ public final class Process {
                 }
                 if (c.shmem != null) {
                     c.shmem.users++;
+                    c.shmem.lockIMmap();
+                    try {
+                        c.shmem.link(child, c);
+                    } finally {
+                        c.shmem.unlockIMmap();
+                    }
                 }
                 child.vmas.put(c.start, c);
                 if (v.anonVma != null) {
@@ -441,6 +497,7 @@ public final class Process {
             for (Vma v : all) {
                 Zap.range(this, v, v.start, v.end, false);
             }
+            unlinkFiles(all);
             FreePgtables.freeVmas(this, all, 0, 0);
             for (Vma v : all) {
                 dropShmemUser(v);
