@@ -31,7 +31,7 @@ public final class Process {
     final TreeMap<Long, Vma> vmas = new TreeMap<>();
     private final long page;
     private final int pageShift;
-    private boolean exited;
+    private volatile boolean exited;
 
     Process(Kernel k, String name) {
         this.k = k;
@@ -102,7 +102,7 @@ public final class Process {
             } finally {
                 hi.shmem.unlockIMmap();
             }
-            hi.shmem.users++;
+            hi.shmem.addUser();
         } else {
             v.end = at;
         }
@@ -182,7 +182,7 @@ public final class Process {
     }
 
     private void dropShmemUser(Vma v) {
-        if (v.shmem != null && --v.shmem.users == 0) {
+        if (v.shmem != null && v.shmem.dropUser() == 0) {
             v.shmem.release();
         }
     }
@@ -255,7 +255,7 @@ public final class Process {
             Shmem file = shared ? new Shmem(k.alloc, alen >>> pageShift, k.hugeOrder, k.log) : null;
             Vma v = new Vma(addr, end, vmFlags(prot, shared), file, shared ? 0 : addr >>> pageShift);
             if (file != null) {
-                file.users = 1;
+                file.addUser();
                 file.lockIMmap();
                 try {
                     file.link(this, v);
@@ -468,7 +468,7 @@ public final class Process {
                     c.anonVma = new Vma.AnonVma();
                 }
                 if (c.shmem != null) {
-                    c.shmem.users++;
+                    c.shmem.addUser();
                     c.shmem.lockIMmap();
                     try {
                         c.shmem.link(child, c);

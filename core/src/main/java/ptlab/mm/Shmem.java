@@ -32,8 +32,8 @@ final class Shmem {
     /** aligned index -> pfn of a huge folio. */
     private final Map<Long, Long> huge = new HashMap<>();
     final long sizePages;
-    /** VMAs mapping this file (the file goes when the last one does). */
-    int users;
+    /** VMAs mapping this file (the file goes when the last one does); processes change it under their own mmap_lock. */
+    private int users;
     /** {@code i_mmap_rwsem} (exclusive here): guards {@link #iMmap} and the bounds of the VMAs in it. */
     private final Mutex iMmapLock;
     /** {@code mapping->i_mmap}: every VMA mapping the file, with its process. */
@@ -51,6 +51,15 @@ final class Shmem {
         this.mem = alloc.memory();
         this.sizePages = sizePages;
         this.hugeOrder = hugeOrder;
+    }
+
+    synchronized void addUser() {
+        users++;
+    }
+
+    /** Returns the users left. */
+    synchronized int dropUser() {
+        return --users;
     }
 
     /* ---- i_mmap and folio locks ---- */
