@@ -143,6 +143,10 @@ final class Faults {
                 long pfn = shmemPfn;
                 if (k.fmt.isNone(cur)) {
                     Pages.get(k, pfn);
+                } else if (k.fmt.outputAddress(Level.PTE, cur) >>> k.geo.pageShift() != pfn) {
+                    // the cache page changed under a read-only PTE: move the mapping's reference
+                    Pages.get(k, pfn);
+                    Pages.put(k, k.fmt.outputAddress(Level.PTE, cur) >>> k.geo.pageShift());
                 }
                 pa = pfn << k.geo.pageShift();
                 writable = write;

@@ -247,11 +247,11 @@ public final class Process {
             return Errno.EPERM;
         }
         long end = addr + alen;
-        if (!intersecting(addr, end).isEmpty()) {
-            return Errno.EEXIST;
-        }
         mm.mmapLock().writeLock();
         try {
+            if (!intersecting(addr, end).isEmpty()) {
+                return Errno.EEXIST; // checked under the lock: two racing mmaps must not both insert
+            }
             Shmem file = shared ? new Shmem(k.alloc, alen >>> pageShift, k.hugeOrder, k.log) : null;
             Vma v = new Vma(addr, end, vmFlags(prot, shared), file, shared ? 0 : addr >>> pageShift);
             if (file != null) {

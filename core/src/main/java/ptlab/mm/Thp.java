@@ -417,8 +417,16 @@ final class Thp {
                     file.unlockIMmap();
                 }
                 head = file.collapse(index);
+                retractPageTables(k, file, file.hugeBase(index));
+            } else {
+                // Already huge in the cache: collapse_pte_mapped_thp on this mm only, which clears
+                // the PTEs mapping the folio and then retracts the (now empty) table.
+                Zap.range(p, v, haddr, haddr + k.pmdSize, false);
+                PageDesc pmdTable = k.installer.lookup(p.mm, haddr, k.pmdLevel);
+                if (pmdTable != null) {
+                    new Retraction(k.pt).retract(p.mm, pmdTable, k.geo.index(k.pmdLevel, haddr), null, true, k::flushTlb);
+                }
             }
-            retractPageTables(k, file, file.hugeBase(index));
         } finally {
             folio.unlock();
         }

@@ -37,6 +37,8 @@ final class RcuStress {
     /** A region in its own PUD/PMD tables that is unmapped and mapped again: all levels freed. */
     static final long B = 0x7d00_0000_0000L;
     static final long B_LEN = 4 * MB;
+    /** Whether remaps include the shmem files (munmap + mmap of a fresh file) as well as B. */
+    static final boolean SHMEM_REMAP = Boolean.parseBoolean(System.getProperty("ptlab.rcu.stress.shmemRemap", "true"));
 
     /** Printed counters of one run. */
     record Result(long ops, long faults, long walks, long rwWrites, long reclaims, long collapses, long remaps, long gracePeriods,
@@ -160,11 +162,11 @@ final class RcuStress {
             long chunk = rnd.nextBoolean() ? A + rnd.nextLong(A_LEN / (2 * MB)) * 2 * MB : S + rnd.nextInt(S_FILES) * 2 * MB;
             p.madvise(chunk, 2 * MB, Advice.DONTNEED);
             reclaims.incrementAndGet();
-        } else if (dice < 994) {
+        } else if (dice < Integer.getInteger("ptlab.rcu.stress.collapse", 994)) {
             p.madvise(S + rnd.nextInt(S_FILES) * 2 * MB, 2 * MB, Advice.COLLAPSE);
             collapses.incrementAndGet();
         } else {
-            if (rnd.nextBoolean()) {
+            if (!SHMEM_REMAP || rnd.nextBoolean()) {
                 p.munmap(B, B_LEN);
                 p.mmap(B, B_LEN, 3, false);
                 p.touch(B, 64 * page, true);

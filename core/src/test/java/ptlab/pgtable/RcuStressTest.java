@@ -80,13 +80,17 @@ class RcuStressTest {
         long t0 = System.nanoTime();
         RcuStress.Result r = s.run(seed, threads, ops);
         System.out.printf("rcu stress seed=%d threads=%d: %s (%.1f s)%n", seed, threads, r, (System.nanoTime() - t0) / 1e9);
+        for (ptlab.cpu.Violation v : r.violations().subList(0, Math.min(10, r.violations().size()))) {
+            System.out.println("  " + v);
+        }
+        if (r.failure() != null) {
+            r.failure().printStackTrace(System.out);
+            System.exit(1);
+        }
         s.exitAll();
         java.util.List<ptlab.cpu.Violation> after = ptlab.check.Checker.checkDrained(k.pageTables());
         System.out.println("after exit of both processes: checker violations=" + after.size() + " NR_PAGETABLE="
                 + k.pageTables().stats().nrPagetable() + " pending_rcu_callbacks=" + k.pageTables().rcu().pending());
-        for (ptlab.cpu.Violation v : r.violations().subList(0, Math.min(10, r.violations().size()))) {
-            System.out.println("  " + v);
-        }
         System.exit(r.violations().isEmpty() && r.failure() == null && after.isEmpty() ? 0 : 1);
     }
 }
