@@ -13,6 +13,7 @@ module ptlab.core {
     exports ptlab.walk;
     exports ptlab.range;
     exports ptlab.kmap;
+    exports ptlab.rcu;
     exports ptlab.mm;
     exports ptlab.check;
     exports ptlab.trace;

@@ -18,6 +18,7 @@ import ptlab.phys.PageDesc;
 /**
  * The invariant checker: walks every address space, the deposits, the allocator and the
  * per-frame metadata, and returns every violation it finds (it never stops at the first).
+ * Tables waiting for an RCU grace period count as constructed and must be unreachable.
  * The rules are those of {@code shared/reference/kernel-semantics.md}, last section:
  * ctor/dtor balance per level, NR_PAGETABLE and per-mm pgtables_bytes equal to the live
  * tables, one parent per table (the shared kernel half aside), the level in the metadata,
@@ -47,6 +48,15 @@ public final class Checker {
         this.geo = pt.geometry();
         this.fmt = pt.format();
         this.arch = pt.arch();
+    }
+
+    /**
+     * {@code rcu_barrier()}, then {@link #check}: every deferred table free has run, so a leak or
+     * a free of a still-reachable table shows in the counts.
+     */
+    public static List<Violation> checkDrained(PageTables pt) {
+        pt.rcuBarrier();
+        return check(pt);
     }
 
     /** Checks {@code pt} and returns every violation, including those the runtime checks recorded. */
@@ -86,6 +96,7 @@ public final class Checker {
                 fail("mm-accounting", mm + ": pgtables_bytes is negative (" + mm.pgtablesBytes() + ")");
             }
         }
+        deferredTables();
         for (Map.Entry<Long, Integer> e : refs.entrySet()) {
             if (e.getValue() > 1) {
                 fail("table-parents", "table pfn 0x" + Long.toHexString(e.getKey()) + " is reachable from " + e.getValue() + " entries");
@@ -157,6 +168,28 @@ public final class Checker {
         }
         if (w == null) {
             fail("table-backing", where + " has no backing words");
+        }
+    }
+
+    /**
+     * Tables unhooked and waiting for their RCU grace period (pte_free_defer, tlb_remove_table):
+     * still constructed and in NR_PAGETABLE until the callback's dtor, but no longer counted in
+     * pgtables_bytes and never reachable.
+     */
+    private void deferredTables() {
+        for (PageDesc d : pt.deferredTables()) {
+            String where = d.level + " table pfn 0x" + Long.toHexString(d.pfn()) + " awaiting its RCU grace period";
+            if (d.poisoned()) {
+                fail("use-after-free", where + " is already freed (poisoned)");
+                continue;
+            }
+            if (refs.containsKey(d.pfn())) {
+                fail("deferred-reachable", where + " is still reachable from a live entry");
+            }
+            if (d.pageTable) {
+                liveByLevel[d.level.ordinal()]++;
+                constructedPages += 1L << d.order;
+            }
         }
     }
 

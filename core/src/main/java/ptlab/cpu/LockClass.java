@@ -3,13 +3,17 @@ package ptlab.cpu;
 /**
  * Lock classes in their mandatory acquisition order (lower rank first), as in Linux
  * {@code Documentation/mm/process_addrs.rst} and {@code split_page_table_lock.rst}:
- * mmap_lock → split mutex → pgd_lock → page_table_lock → PMD ptl → PTE ptl → allocator.
+ * mmap_lock → folio lock → i_mmap_rwsem → split mutex → pgd_lock → page_table_lock → PMD ptl → PTE ptl → allocator.
  * Two locks of one class may nest only with a higher subclass ({@code spin_lock_nested}),
  * e.g. fork's source PTE lock inside the destination's.
  */
 public enum LockClass {
     /** {@code mm->mmap_lock} (a sleeping rwsem). */
     MMAP_LOCK(10, true),
+    /** {@code folio_lock} of a page-cache folio (a sleeping bit lock); khugepaged holds it across retraction. */
+    FOLIO_LOCK(12, true),
+    /** {@code mapping->i_mmap_rwsem}: the file's list of mapping VMAs (taken exclusively here). */
+    I_MMAP(14, true),
     /** arm64 {@code pgtable_split_lock} (a mutex). */
     SPLIT_MUTEX(20, true),
     /** x86 {@code pgd_lock}: guards pgd_list. */

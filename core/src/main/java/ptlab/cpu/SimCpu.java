@@ -20,6 +20,7 @@ public final class SimCpu {
     private boolean inStopMachine;
     private final HeldLocks held = new HeldLocks();
     private Object mmuState;
+    private Object rcuState;
     private Object currentMm;
 
     public SimCpu(int id) {
@@ -135,6 +136,15 @@ public final class SimCpu {
 
     public void setMmuState(Object s) {
         mmuState = s;
+    }
+
+    /** The RCU layer's per-CPU reader record (set once, by this CPU). */
+    public Object rcuState() {
+        return rcuState;
+    }
+
+    public void setRcuState(Object s) {
+        rcuState = s;
     }
 
     public Object currentMm() {

@@ -2,13 +2,12 @@ package ptlab.mm;
 
 import ptlab.arch.Level;
 import ptlab.arch.PageProt;
-import ptlab.cpu.SpinLock;
 import ptlab.pgtable.PageTables;
+import ptlab.pgtable.PteMapping;
 import ptlab.phys.AllocResult;
 import ptlab.phys.Gfp;
 import ptlab.phys.OutOfMemoryException;
 import ptlab.phys.PageDesc;
-import ptlab.phys.Words;
 
 /**
  * Page faults ({@code handle_mm_fault}) for anonymous private and shmem mappings: the access
@@ -89,17 +88,24 @@ final class Faults {
      */
     private static long faultRun(Process p, long va, long count, boolean write) {
         Kernel k = p.k;
-        PageDesc pte = k.installer.lookup(p.mm, va, Level.PTE);
-        if (pte == null) {
+        PageDesc pmdTable = k.installer.lookup(p.mm, va, k.pmdLevel);
+        if (pmdTable == null) {
             return 0;
         }
+        int pmdIdx = k.geo.index(k.pmdLevel, va);
         Vma v = p.vmaAt(va);
         long page = k.geo.pageSize();
         int idx0 = k.geo.index(Level.PTE, va);
-        long[] w = pte.words();
         int n = 0;
-        while (n < count && k.fmt.isNone(Words.getAcquire(w, idx0 + n))) {
-            n++;
+        // The lockless peek (pte_offset_map_ro_nolock) that sizes the run; revalidated under the lock.
+        PteMapping peek = k.pt.pteMaps().mapRoNolock(p.mm, pmdTable, pmdIdx);
+        if (!(peek instanceof PteMapping.Mapped)) {
+            return 0;
+        }
+        try (PteMapping.Mapped m = (PteMapping.Mapped) peek) {
+            while (n < count && k.fmt.isNone(m.read(idx0 + n))) {
+                n++;
+            }
         }
         if (n == 0) {
             return 0;
@@ -120,30 +126,32 @@ final class Faults {
         PageProt prot = PageProt.user(v.has(Vma.READ), write, v.has(Vma.EXEC)).withDirty(write);
         long zeroPa = k.zeroPfn << k.geo.pageShift();
         boolean[] retry = null;
-        SpinLock ptl = k.pt.pteLockptr(p.mm, pte);
-        ptl.lock();
-        try {
-            for (int i = 0; i < got; i++) {
-                if (!k.fmt.isNone(Words.getAcquire(w, idx0 + i))) {
-                    if (retry == null) {
-                        retry = new boolean[got];
-                    }
-                    retry[i] = true;
-                    continue;
-                }
-                long pa = write ? pfns[i] << k.geo.pageShift() : zeroPa;
-                if (write) {
-                    pfns[i] = -1;
-                }
-                Words.setRelease(w, idx0 + i, k.fmt.mkLeaf(Level.PTE, pa, prot)); // set_pte_at
-            }
-        } finally {
-            ptl.unlock();
-            if (write) {
+        PteMapping pm = k.pt.pteMaps().mapLock(p.mm, pmdTable, pmdIdx);
+        if (!(pm instanceof PteMapping.Mapped)) {
+            retry = new boolean[got];
+            java.util.Arrays.fill(retry, true); // the table went away: every page takes the one-page path
+        } else {
+            try (PteMapping.Mapped m = (PteMapping.Mapped) pm) {
                 for (int i = 0; i < got; i++) {
-                    if (pfns[i] >= 0) {
-                        k.alloc.free(pfns[i], 0);
+                    if (!k.fmt.isNone(m.read(idx0 + i))) {
+                        if (retry == null) {
+                            retry = new boolean[got];
+                        }
+                        retry[i] = true;
+                        continue;
                     }
+                    long pa = write ? pfns[i] << k.geo.pageShift() : zeroPa;
+                    if (write) {
+                        pfns[i] = -1;
+                    }
+                    m.write(idx0 + i, k.fmt.mkLeaf(Level.PTE, pa, prot)); // set_pte_at
+                }
+            }
+        }
+        if (write) {
+            for (int i = 0; i < got; i++) {
+                if (pfns[i] >= 0) {
+                    k.alloc.free(pfns[i], 0);
                 }
             }
         }
@@ -173,6 +181,27 @@ final class Faults {
     }
 
     private static void handle(Process p, Vma v, long va, boolean write) {
+        if (v.isAnonymous()) {
+            while (!handleOnce(p, v, va, write)) {
+                // the PTE table went away under us (pte_offset_map_lock found no table): fault again
+            }
+            return;
+        }
+        // __do_fault locks the page-cache folio; finish_fault maps it with the folio locked, so
+        // khugepaged (which holds the lock across collapse and retract) never sees a refill.
+        ptlab.cpu.Mutex folio = v.shmem.folioLock(v.pgoff + ((va - v.start) >>> p.k.geo.pageShift()));
+        folio.lock();
+        try {
+            while (!handleOnce(p, v, va, write)) {
+                // as above
+            }
+        } finally {
+            folio.unlock();
+        }
+    }
+
+    /** One attempt; false if it must be retried (VM_FAULT_RETRY-like: the PMD changed under the fault). */
+    private static boolean handleOnce(Process p, Vma v, long va, boolean write) {
         Kernel k = p.k;
         PageDesc pmdTable = k.installer.walkAlloc(p.mm, va, k.pmdLevel, null);
         if (pmdTable == null) {
@@ -181,31 +210,40 @@ final class Faults {
         int pmdIdx = k.geo.index(k.pmdLevel, va);
         long pmd = PageTables.read(pmdTable, pmdIdx);
         if (k.fmt.isNone(pmd) && Thp.faultHuge(p, v, va, write, pmdTable, pmdIdx)) {
-            return;
+            return true;
         }
         pmd = PageTables.read(pmdTable, pmdIdx);
         if (k.fmt.isLeaf(k.pmdLevel, pmd)) {
             if (!Thp.hugeWriteFault(p, v, va, write, pmdTable, pmdIdx)) {
-                return;
+                return true;
             }
             pmd = PageTables.read(pmdTable, pmdIdx);
         }
-        PageDesc pte;
-        if (k.fmt.isTable(k.pmdLevel, pmd)) {
-            pte = k.pt.child(k.pmdLevel, pmd);
-        } else {
-            pte = k.installer.install(p.mm, pmdTable, pmdIdx, k.pmdLevel, Level.PTE, null);
+        if (!k.fmt.isTable(k.pmdLevel, pmd)) {
+            k.installer.install(p.mm, pmdTable, pmdIdx, k.pmdLevel, Level.PTE, null);
         }
-        ptePage(p, v, va, write, pte);
+        return ptePage(p, v, va, write, pmdTable, pmdIdx);
     }
 
-    private static void ptePage(Process p, Vma v, long va, boolean write, PageDesc pteTable) {
+    /**
+     * The PTE-level fault ({@code do_anonymous_page}, {@code do_wp_page}, {@code finish_fault}):
+     * the page is allocated first (it may sleep), then the table is entered with
+     * {@code pte_offset_map_lock}. Returns false if there was no table any more (retry).
+     */
+    private static boolean ptePage(Process p, Vma v, long va, boolean write, PageDesc pmdTable, int pmdIdx) {
         Kernel k = p.k;
         int idx = k.geo.index(Level.PTE, va);
-        SpinLock ptl = k.pt.pteLockptr(p.mm, pteTable);
-        // Allocate before taking the lock (the allocation may sleep).
+        // Allocate before taking the lock (the allocation may sleep). The lockless peek that
+        // decides it is revalidated under the lock.
         long newPfn = -1;
-        long cur = PageTables.read(pteTable, idx);
+        long cur;
+        PteMapping peek = k.pt.pteMaps().mapRoNolock(p.mm, pmdTable, pmdIdx);
+        if (!(peek instanceof PteMapping.Mapped)) {
+            return false;
+        }
+        try (PteMapping.Mapped m = (PteMapping.Mapped) peek) {
+            cur = m.read(idx);
+        }
         boolean needPage = v.isAnonymous() && write && (k.fmt.isNone(cur) || isZeroPte(k, cur) || sharedAnon(k, cur));
         if (needPage) {
             v.anonVmaPrepare();
@@ -214,18 +252,32 @@ final class Faults {
         }
         // shmem: __do_fault gets (and may allocate) the page cache folio before finish_fault locks.
         long shmemPfn = v.isAnonymous() ? -1 : v.shmem.getPage(v.pgoff + ((va - v.start) >>> k.geo.pageShift()));
-        ptl.lock();
+        PteMapping pm = k.pt.pteMaps().mapLock(p.mm, pmdTable, pmdIdx);
+        if (!(pm instanceof PteMapping.Mapped)) {
+            if (newPfn >= 0) {
+                k.alloc.free(newPfn, 0);
+            }
+            return false;
+        }
+        PteMapping.Mapped m = (PteMapping.Mapped) pm;
         try {
-            cur = PageTables.read(pteTable, idx);
+            cur = m.read(idx);
+            if (v.isAnonymous() && write && newPfn < 0 && (k.fmt.isNone(cur) || isZeroPte(k, cur) || sharedAnon(k, cur))) {
+                return false; // changed since the peek (zapped, or shared by a fork): allocate and retry
+            }
             long pa;
             boolean writable;
             if (!v.isAnonymous()) {
                 if (!k.fmt.isNone(cur) && (!write || k.fmt.isWrite(cur))) {
-                    return;
+                    return true;
                 }
                 long pfn = shmemPfn;
                 if (k.fmt.isNone(cur)) {
                     Pages.get(k, pfn);
+                } else if (k.fmt.outputAddress(Level.PTE, cur) >>> k.geo.pageShift() != pfn) {
+                    // the cache page changed under a read-only PTE: move the mapping's reference
+                    Pages.get(k, pfn);
+                    Pages.put(k, k.fmt.outputAddress(Level.PTE, cur) >>> k.geo.pageShift());
                 }
                 pa = pfn << k.geo.pageShift();
                 writable = write;
@@ -240,7 +292,7 @@ final class Faults {
                 }
             } else {
                 if (!write || k.fmt.isWrite(cur)) {
-                    return; // already mapped with enough rights (A/D aside)
+                    return true; // already mapped with enough rights (A/D aside)
                 }
                 long oldPfn = k.fmt.outputAddress(Level.PTE, cur) >>> k.geo.pageShift();
                 if (newPfn >= 0) {
@@ -255,9 +307,10 @@ final class Faults {
                 k.flushTlb();
             }
             PageProt prot = PageProt.user(v.has(Vma.READ), writable, v.has(Vma.EXEC)).withDirty(writable);
-            PageTables.write(pteTable, idx, k.fmt.mkLeaf(Level.PTE, pa, prot));
+            m.write(idx, k.fmt.mkLeaf(Level.PTE, pa, prot));
+            return true;
         } finally {
-            ptl.unlock();
+            m.close(); // pte_unmap_unlock
             if (newPfn >= 0) {
                 k.alloc.free(newPfn, 0); // raced or not needed
             }

@@ -105,10 +105,11 @@ final class FreePgtables implements WalkOps {
                 return;
             }
         }
-        // p?d_clear, then p?d_free_tlb and mm_dec_nr_*.
+        // p?d_clear, then p?d_free_tlb and mm_dec_nr_*. The table goes through tlb_remove_table:
+        // dtor and free after the flush and an RCU grace period (MMU_GATHER_RCU_TABLE_FREE).
         PageTables.write(c.table(), c.index(), 0L);
         k.flushTlb();
         k.pt.accountTable(p.mm, childLevel, -1);
-        k.pt.freeTable(child);
+        k.pt.tlbRemoveTable(child);
     }
 }

@@ -74,6 +74,11 @@ public final class Kernel {
         return pt;
     }
 
+    /** The on-demand table installer ({@code pte_alloc} and friends; {@code lookup} for walks). */
+    public ptlab.pgtable.Installer installer() {
+        return installer;
+    }
+
     public Walker walker() {
         return walker;
     }

@@ -31,7 +31,7 @@ public final class Process {
     final TreeMap<Long, Vma> vmas = new TreeMap<>();
     private final long page;
     private final int pageShift;
-    private boolean exited;
+    private volatile boolean exited;
 
     Process(Kernel k, String name) {
         this.k = k;
@@ -53,9 +53,19 @@ public final class Process {
         return mm.pgtablesBytes();
     }
 
-    /** A snapshot of the VMAs in address order. */
+    /** A snapshot of the VMAs in address order (the caller excludes concurrent changes, e.g. single-threaded use). */
     public List<Vma> vmas() {
         return new ArrayList<>(vmas.values());
+    }
+
+    /** A snapshot of the VMAs taken under the mmap read lock: safe beside other CPUs changing them. */
+    public List<Vma> vmasSnapshot() {
+        mm.mmapLock().readLock();
+        try {
+            return new ArrayList<>(vmas.values());
+        } finally {
+            mm.mmapLock().readUnlock();
+        }
     }
 
     /* ---- VMA tree ---- */
@@ -94,11 +104,19 @@ public final class Process {
         }
         Thp.splitIfNeeded(this, v, at);
         Vma hi = v.copyRange(at, v.end, pageShift);
-        v.end = at;
-        vmas.put(at, hi);
         if (hi.shmem != null) {
-            hi.shmem.users++;
+            hi.shmem.lockIMmap(); // retract_page_tables reads the bounds of i_mmap's VMAs
+            try {
+                v.end = at;
+                hi.shmem.link(this, hi);
+            } finally {
+                hi.shmem.unlockIMmap();
+            }
+            hi.shmem.addUser();
+        } else {
+            v.end = at;
         }
+        vmas.put(at, hi);
     }
 
     private boolean mergeable(Vma a, Vma b) {
@@ -138,6 +156,18 @@ public final class Process {
 
     /** {@code vma_merge}: merges {@code v} with its neighbours where allowed; returns the survivor. */
     Vma tryMerge(Vma v) {
+        if (v.shmem == null) {
+            return tryMergeLocked(v);
+        }
+        v.shmem.lockIMmap();
+        try {
+            return tryMergeLocked(v);
+        } finally {
+            v.shmem.unlockIMmap();
+        }
+    }
+
+    private Vma tryMergeLocked(Vma v) {
         Vma prev = prevOf(v);
         if (prev != null && mergeable(prev, v)) {
             prev.end = v.end;
@@ -145,6 +175,7 @@ public final class Process {
                 prev.anonVma = v.anonVma;
             }
             vmas.remove(v.start);
+            unlinkFile(v);
             dropShmemUser(v);
             v = prev;
         }
@@ -155,13 +186,35 @@ public final class Process {
                 v.anonVma = next.anonVma;
             }
             vmas.remove(next.start);
+            unlinkFile(next);
             dropShmemUser(next);
         }
         return v;
     }
 
+    /** {@code unlink_file_vma} for a VMA whose file's i_mmap lock the caller holds. */
+    private static void unlinkFile(Vma v) {
+        if (v.shmem != null) {
+            v.shmem.unlink(v);
+        }
+    }
+
+    /** Unlinks detached VMAs from their files' i_mmap (free_pgtables does it before freeing their tables). */
+    private static void unlinkFiles(List<Vma> gone) {
+        for (Vma v : gone) {
+            if (v.shmem != null) {
+                v.shmem.lockIMmap();
+                try {
+                    v.shmem.unlink(v);
+                } finally {
+                    v.shmem.unlockIMmap();
+                }
+            }
+        }
+    }
+
     private void dropShmemUser(Vma v) {
-        if (v.shmem != null && --v.shmem.users == 0) {
+        if (v.shmem != null && v.shmem.dropUser() == 0) {
             v.shmem.release();
         }
     }
@@ -226,16 +279,22 @@ public final class Process {
             return Errno.EPERM;
         }
         long end = addr + alen;
-        if (!intersecting(addr, end).isEmpty()) {
-            return Errno.EEXIST;
-        }
         mm.mmapLock().writeLock();
         try {
-            Shmem file = shared ? new Shmem(k.alloc, alen >>> pageShift, k.hugeOrder) : null;
+            if (!intersecting(addr, end).isEmpty()) {
+                return Errno.EEXIST; // checked under the lock: two racing mmaps must not both insert
+            }
+            Shmem file = shared ? new Shmem(k.alloc, alen >>> pageShift, k.hugeOrder, k.log) : null;
             Vma v = new Vma(addr, end, vmFlags(prot, shared), file, shared ? 0 : addr >>> pageShift);
             v.owner = this;
             if (file != null) {
-                file.users = 1;
+                file.addUser();
+                file.lockIMmap();
+                try {
+                    file.link(this, v);
+                } finally {
+                    file.unlockIMmap();
+                }
             }
             vmas.put(addr, v);
             tryMerge(v);
@@ -273,6 +332,7 @@ public final class Process {
             for (Vma v : gone) {
                 Zap.range(this, v, v.start, v.end, false);
             }
+            unlinkFiles(gone);
             FreePgtables.freeVmas(this, gone, prev == null ? 0 : prev.end, next == null ? 0 : next.start);
             for (Vma v : gone) {
                 dropShmemUser(v);
@@ -447,7 +507,13 @@ public final class Process {
                     c.chainNotSingular = true; // anon_vma_fork: the child's chain also links the parent's
                 }
                 if (c.shmem != null) {
-                    c.shmem.users++;
+                    c.shmem.addUser();
+                    c.shmem.lockIMmap();
+                    try {
+                        c.shmem.link(child, c);
+                    } finally {
+                        c.shmem.unlockIMmap();
+                    }
                 }
                 child.vmas.put(c.start, c);
                 if (v.anonVma != null) {
@@ -470,6 +536,7 @@ public final class Process {
             for (Vma v : all) {
                 Zap.range(this, v, v.start, v.end, false);
             }
+            unlinkFiles(all);
             FreePgtables.freeVmas(this, all, 0, 0);
             for (Vma v : all) {
                 dropShmemUser(v);

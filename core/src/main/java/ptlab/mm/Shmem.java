@@ -1,7 +1,13 @@
 package ptlab.mm;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import ptlab.cpu.LockClass;
+import ptlab.cpu.Mutex;
+import ptlab.cpu.ViolationLog;
 import ptlab.phys.BuddyAllocator;
 import ptlab.phys.Gfp;
 import ptlab.phys.PhysicalMemory;
@@ -10,6 +16,12 @@ import ptlab.phys.PhysicalMemory;
  * The shmem file behind a {@code MAP_SHARED|MAP_ANONYMOUS} mapping: its page cache, with
  * small folios per page index and huge (PMD-order) folios per aligned index range once
  * collapsed. Pages hold a reference for the cache; each mapping takes one more.
+ *
+ * <p>Also the parts of {@code struct address_space} that retraction needs: {@code i_mmap} (the
+ * VMAs mapping the file, under {@code i_mmap_rwsem}) and the folio lock of each PMD-sized
+ * index range. A fault holds the folio lock of its range while it maps a page of the file, and
+ * khugepaged holds it across {@code collapse_file} and {@code retract_page_tables}: that is why
+ * retraction needs no {@code pmd_same} check (nothing can refill the table).
  */
 final class Shmem {
     private final BuddyAllocator alloc;
@@ -20,17 +32,68 @@ final class Shmem {
     /** aligned index -> pfn of a huge folio. */
     private final Map<Long, Long> huge = new HashMap<>();
     final long sizePages;
-    /** VMAs mapping this file (the file goes when the last one does). */
-    int users;
+    /** VMAs mapping this file (the file goes when the last one does); processes change it under their own mmap_lock. */
+    private int users;
+    /** {@code i_mmap_rwsem} (exclusive here): guards {@link #iMmap} and the bounds of the VMAs in it. */
+    private final Mutex iMmapLock;
+    /** {@code mapping->i_mmap}: every VMA mapping the file, with its process. */
+    private final List<Mapping> iMmap = new ArrayList<>();
+    private final Map<Long, Mutex> folioLocks = new ConcurrentHashMap<>();
+    private final ViolationLog log;
 
-    Shmem(BuddyAllocator alloc, long sizePages, int hugeOrder) {
+    /** One VMA of {@code i_mmap}. */
+    record Mapping(Process process, Vma vma) {}
+
+    Shmem(BuddyAllocator alloc, long sizePages, int hugeOrder, ViolationLog log) {
+        this.log = log;
+        this.iMmapLock = new Mutex("i_mmap_rwsem", LockClass.I_MMAP, log);
         this.alloc = alloc;
         this.mem = alloc.memory();
         this.sizePages = sizePages;
         this.hugeOrder = hugeOrder;
     }
 
-    private long hugeBase(long index) {
+    synchronized void addUser() {
+        users++;
+    }
+
+    /** Returns the users left. */
+    synchronized int dropUser() {
+        return --users;
+    }
+
+    /* ---- i_mmap and folio locks ---- */
+
+    /** {@code i_mmap_lock_write} / {@code i_mmap_lock_read}. */
+    void lockIMmap() {
+        iMmapLock.lock();
+    }
+
+    void unlockIMmap() {
+        iMmapLock.unlock();
+    }
+
+    /** {@code vma_link_file}: caller holds the i_mmap lock. */
+    void link(Process p, Vma v) {
+        iMmap.add(new Mapping(p, v));
+    }
+
+    /** {@code unlink_file_vma}: caller holds the i_mmap lock. */
+    void unlink(Vma v) {
+        iMmap.removeIf(m -> m.vma() == v);
+    }
+
+    /** A copy of i_mmap; caller holds the i_mmap lock. */
+    List<Mapping> mappings() {
+        return new ArrayList<>(iMmap);
+    }
+
+    /** The folio lock of the PMD-sized index range holding {@code index}. */
+    Mutex folioLock(long index) {
+        return folioLocks.computeIfAbsent(hugeBase(index), b -> new Mutex("folio_lock@" + Long.toHexString(b), LockClass.FOLIO_LOCK, log));
+    }
+
+    long hugeBase(long index) {
         return index & -(1L << hugeOrder);
     }
 

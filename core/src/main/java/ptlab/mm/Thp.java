@@ -4,6 +4,7 @@ import ptlab.arch.Level;
 import ptlab.arch.PageProt;
 import ptlab.cpu.SpinLock;
 import ptlab.pgtable.PageTables;
+import ptlab.pgtable.Retraction;
 import ptlab.pgtable.ThpMode;
 import ptlab.phys.AllocResult;
 import ptlab.phys.Gfp;
@@ -398,43 +399,108 @@ final class Thp {
         return v.shmem.hugeFolio(index) < 0 && !v.shmem.anyPresent(index & -n, n);
     }
 
+    /**
+     * MADV_COLLAPSE of a shmem range: {@code collapse_file} (unmap the small pages from every
+     * mapping, replace them in the page cache by one huge folio) and
+     * {@code retract_page_tables}, all under the huge folio's lock, then
+     * {@code collapse_pte_mapped_thp(install_pmd)} maps the folio in this mm.
+     */
     private static Errno collapseShmem(Process p, Vma v, long haddr) {
         ptlab.events.Tracepoints.thp("collapse", p.mm, haddr, p.k.pmdLevel.kernelName());
         Kernel k = p.k;
+        Shmem file = v.shmem;
         long index = v.pgoff + ((haddr - v.start) >>> k.geo.pageShift());
-        long head = v.shmem.hugeFolio(index);
-        if (head < 0) {
-            if (!v.shmem.anyPresent(index & -(k.pmdSize >>> k.geo.pageShift()), k.pmdSize >>> k.geo.pageShift())) {
-                return Errno.EINVAL;
-            }
-            // collapse_file unmaps the small pages first: zap this mm's PTEs of the range.
-            Zap.range(p, v, haddr, haddr + k.pmdSize, false);
-            head = v.shmem.collapse(index);
-        }
-        PageDesc pmdTable = k.installer.lookup(p.mm, haddr, k.pmdLevel);
-        if (pmdTable != null) {
-            int idx = k.geo.index(k.pmdLevel, haddr);
-            long pmd = PageTables.read(pmdTable, idx);
-            if (k.fmt.isLeaf(k.pmdLevel, pmd)) {
-                return Errno.OK;
-            }
-            if (k.fmt.isTable(k.pmdLevel, pmd)) {
-                // collapse_pte_mapped_thp: retract the (now empty) PTE table.
-                PageDesc pte = k.pt.child(k.pmdLevel, pmd);
-                SpinLock pml = k.pt.pmdLockptr(p.mm, pmdTable);
-                pml.lock();
-                try {
-                    PageTables.write(pmdTable, idx, 0L);
-                } finally {
-                    pml.unlock();
+        long pages = k.pmdSize >>> k.geo.pageShift();
+        long head;
+        ptlab.cpu.Mutex folio = file.folioLock(index);
+        folio.lock();
+        try {
+            head = file.hugeFolio(index);
+            if (head < 0) {
+                if (!file.anyPresent(index & -pages, pages)) {
+                    return Errno.EINVAL;
                 }
-                k.flushTlb();
-                k.pt.accountTable(p.mm, Level.PTE, -1);
-                k.pt.freeTable(pte);
+                // collapse_file: try_to_unmap each small page, i.e. zap the range in every mapping.
+                file.lockIMmap();
+                try {
+                    for (Shmem.Mapping m : file.mappings()) {
+                        long addr = fileAddr(k, m.vma(), file.hugeBase(index));
+                        if (addr != -1) {
+                            Zap.range(m.process(), m.vma(), addr, addr + k.pmdSize, false);
+                        }
+                    }
+                } finally {
+                    file.unlockIMmap();
+                }
+                head = file.collapse(index);
+                retractPageTables(k, file, file.hugeBase(index));
+            } else {
+                // Already huge in the cache: collapse_pte_mapped_thp on this mm only, which clears
+                // the PTEs mapping the folio and then retracts the (now empty) table.
+                Zap.range(p, v, haddr, haddr + k.pmdSize, false);
+                PageDesc pmdTable = k.installer.lookup(p.mm, haddr, k.pmdLevel);
+                if (pmdTable != null) {
+                    new Retraction(k.pt).retract(p.mm, pmdTable, k.geo.index(k.pmdLevel, haddr), null, true, k::flushTlb);
+                }
             }
+        } finally {
+            folio.unlock();
         }
         PageDesc t = k.installer.walkAlloc(p.mm, haddr, k.pmdLevel, null);
-        setPmd(p, t, k.geo.index(k.pmdLevel, haddr), head, prot(v, false), null);
+        int idx = k.geo.index(k.pmdLevel, haddr);
+        if (!k.fmt.isLeaf(k.pmdLevel, PageTables.read(t, idx))) {
+            setPmd(p, t, idx, head, prot(v, false), null); // a racing refault may have won: then it stays PTE-mapped
+        }
         return Errno.OK;
+    }
+
+    /**
+     * Where the PMD-aligned file range starting at page {@code base} is mapped in {@code v}, if
+     * the VMA covers all of it and the address is PMD-aligned; else -1.
+     */
+    private static long fileAddr(Kernel k, Vma v, long base) {
+        long pages = k.pmdSize >>> k.geo.pageShift();
+        if (base < v.pgoff) {
+            return -1;
+        }
+        long addr = v.start + ((base - v.pgoff) << k.geo.pageShift());
+        if ((addr & (k.pmdSize - 1)) != 0 || Long.compareUnsigned(addr, v.start) < 0
+                || Long.compareUnsigned(addr + k.pmdSize, v.end) > 0 || base + pages > v.pgoff + ((v.end - v.start) >>> k.geo.pageShift())) {
+            return -1;
+        }
+        return addr;
+    }
+
+    /**
+     * {@code retract_page_tables(mapping, pgoff)} ({@code mm/khugepaged.c}): for every VMA
+     * mapping the range, without its mm's mmap_lock, detach the (empty) PTE table under
+     * pmd_lock + PTE lock, flush, {@code mm_dec_nr_ptes} and {@code pte_free_defer}. Holding
+     * i_mmap keeps the VMAs (and so their upper tables) alive; the caller's folio lock keeps
+     * faults from refilling the tables, so no {@code pmd_same} check is needed.
+     */
+    static int retractPageTables(Kernel k, Shmem file, long base) {
+        int n = 0;
+        file.lockIMmap();
+        try {
+            for (Shmem.Mapping m : file.mappings()) {
+                Vma v = m.vma();
+                long addr = fileAddr(k, v, base);
+                if (addr == -1 || v.anonVma != null || m.process().exited()) {
+                    continue;
+                }
+                PageDesc pmdTable = k.installer.lookup(m.process().mm, addr, k.pmdLevel);
+                if (pmdTable == null) {
+                    continue; // no page table at the pmd
+                }
+                Retraction.Result r = new Retraction(k.pt).retract(m.process().mm, pmdTable, k.geo.index(k.pmdLevel, addr), null, false,
+                        k::flushTlb);
+                if (r == Retraction.Result.RETRACTED) {
+                    n++;
+                }
+            }
+        } finally {
+            file.unlockIMmap();
+        }
+        return n;
     }
 }

@@ -1,8 +1,7 @@
 package ptlab.mm;
 
 import ptlab.arch.Level;
-import ptlab.cpu.SpinLock;
-import ptlab.pgtable.PageTables;
+import ptlab.pgtable.Retraction;
 import ptlab.phys.PageDesc;
 import ptlab.phys.Words;
 import ptlab.walk.Action;
@@ -15,8 +14,8 @@ import ptlab.walk.WalkOptions;
  * inside the range are zapped ({@code zap_huge_pmd}), partial ones split first; present PTEs
  * are cleared and their pages released. With {@code reclaimPt} (MADV_DONTNEED and
  * CONFIG_PT_RECLAIM) a PTE table whose whole PMD span was zapped and that is now empty is
- * unhooked under {@code pmd_lock} + ptl and freed ({@code try_get_and_clear_pmd} +
- * {@code free_pte}).
+ * unhooked under {@code pmd_lock} + ptl and freed after an RCU grace period
+ * ({@code try_get_and_clear_pmd} + {@code free_pte}; see {@link Retraction}).
  */
 final class Zap implements WalkOps {
     private final Process p;
@@ -66,31 +65,8 @@ final class Zap implements WalkOps {
         if (!reclaimPt || c.level() != k.pmdLevel || c.end() - c.addr() != k.pmdSize) {
             return;
         }
-        SpinLock pml = k.pt.pmdLockptr(p.mm, c.table());
-        SpinLock ptl = k.pt.pteLockptr(p.mm, child);
-        pml.lock();
-        try {
-            if (ptl != pml) {
-                ptl.lockNested(1);
-            }
-            try {
-                long[] w = child.words();
-                for (long e : w) {
-                    if (!k.fmt.isNone(e)) {
-                        return;
-                    }
-                }
-                PageTables.write(c.table(), c.index(), 0L);
-            } finally {
-                if (ptl != pml) {
-                    ptl.unlock();
-                }
-            }
-        } finally {
-            pml.unlock();
-        }
-        k.flushTlb();
-        k.pt.accountTable(p.mm, Level.PTE, -1);
-        k.pt.freeTable(child);
+        // try_to_free_pte: pmd_lock, PTE lock nested, rescan for pte_none, clear, flush, then
+        // mm_dec_nr_ptes and an RCU-deferred free (lockless walkers may still map it).
+        new Retraction(k.pt).retract(p.mm, c.table(), c.index(), child, true, k::flushTlb);
     }
 }

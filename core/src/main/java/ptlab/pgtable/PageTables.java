@@ -2,8 +2,11 @@ package ptlab.pgtable;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import ptlab.arch.Architecture;
 import ptlab.arch.Geometry;
 import ptlab.arch.Level;
@@ -19,6 +22,7 @@ import ptlab.phys.OutOfMemoryException;
 import ptlab.phys.PageDesc;
 import ptlab.phys.PhysicalMemory;
 import ptlab.phys.Words;
+import ptlab.rcu.Rcu;
 
 /**
  * Page-table pages of one simulated machine: allocation with the per-level constructor and
@@ -61,6 +65,16 @@ public final class PageTables {
     private final List<Mm> pgdList = new ArrayList<>();
     private final Mm initMm;
     private final KernelHalf kernelHalf;
+    private final Rcu rcu;
+    private final PteMaps pteMaps;
+    /** Tables unlinked and waiting for their grace period (for the checker: constructed, unreachable). */
+    private final Set<PageDesc> deferred = ConcurrentHashMap.newKeySet();
+    private final AtomicLong deferredFrees = new AtomicLong();
+    /**
+     * Negative-control switch: when false, {@link #pteFreeDefer} and {@link #tlbRemoveTable}
+     * free at once instead of after a grace period (the bug the RCU tests must catch).
+     */
+    volatile boolean rcuDeferral = true;
 
     public PageTables(KernelConfig config, ViolationLog log) {
         this.config = config;
@@ -72,6 +86,8 @@ public final class PageTables {
         this.alloc = new BuddyAllocator(mem);
         alloc.setPreemptRt(config.preemptRt());
         this.kernelHalf = new KernelHalf(this);
+        this.rcu = new Rcu(log);
+        this.pteMaps = new PteMaps(this);
         this.initMm = new Mm(nextMmId.getAndIncrement(), "init_mm", MmKind.INIT, log);
         // swapper_pg_dir: a reserved frame, no ctor (see the notes above).
         long pfn = alloc.allocate(arch.pgdOrder(), Gfp.KERNEL.zeroed(), "swapper_pg_dir").pfnOrThrow();
@@ -124,6 +140,16 @@ public final class PageTables {
 
     public KernelHalf kernelHalf() {
         return kernelHalf;
+    }
+
+    /** This machine's RCU (grace periods and callbacks). */
+    public Rcu rcu() {
+        return rcu;
+    }
+
+    /** The {@code pte_offset_map} family over this machine's tables. */
+    public PteMaps pteMaps() {
+        return pteMaps;
     }
 
     /** Every mm that is not dead, init_mm first. */
@@ -310,6 +336,73 @@ public final class PageTables {
     public void freeTable(PageDesc d) {
         dtor(d);
         alloc.free(d.pfn(), d.order);
+    }
+
+    /* ---- RCU-deferred table free (pte_free_defer, tlb_remove_table) ---- */
+
+    /**
+     * {@code pte_free_defer(mm, pgtable)}: frees a PTE table that was reachable, and may still
+     * be mapped by a lockless reader, after an RCU grace period. The caller has cleared the PMD,
+     * flushed the TLB and done {@code mm_dec_nr_ptes}; the dtor runs in the callback
+     * ({@code pte_free_now} → {@code pte_free} → {@code pagetable_dtor_free}), so the table
+     * stays in NR_PAGETABLE until then.
+     */
+    public void pteFreeDefer(PageDesc d) {
+        if (d.level != Level.PTE) {
+            throw new IllegalArgumentException("pte_free_defer of a " + d.level + " table");
+        }
+        deferFree(d, "pte_free_defer");
+    }
+
+    /**
+     * {@code p?d_free_tlb} → {@code tlb_remove_table} with {@code MMU_GATHER_RCU_TABLE_FREE}
+     * (x86, arm64): after the unhook and the TLB flush, the table goes to {@code call_rcu} and
+     * {@code __tlb_remove_table} runs its dtor and frees it after the grace period.
+     */
+    public void tlbRemoveTable(PageDesc d) {
+        deferFree(d, "tlb_remove_table");
+    }
+
+    private void deferFree(PageDesc d, String site) {
+        deferredFrees.incrementAndGet();
+        if (!rcuDeferral) {
+            freeUnlinked(d, site);
+            return;
+        }
+        deferred.add(d);
+        rcu.callRcu(() -> {
+            deferred.remove(d);
+            freeUnlinked(d, site);
+        });
+    }
+
+    /** The free at the end of a deferral: the table must hold no entry (nothing refilled it after the unhook). */
+    private void freeUnlinked(PageDesc d, String site) {
+        long[] w = d.words();
+        for (int i = 0; i < w.length; i++) {
+            long e = Words.getAcquire(w, i);
+            if (!fmt.isNone(e)) {
+                log.record("free-nonempty", site + ": " + d.level + " table pfn 0x" + Long.toHexString(d.pfn()) + " of " + d.mm
+                        + " freed with entry " + i + " = 0x" + Long.toHexString(e) + " (written after it was unhooked?)");
+                break;
+            }
+        }
+        freeTable(d);
+    }
+
+    /** Tables unhooked and waiting for a grace period: constructed, counted in NR_PAGETABLE, unreachable. */
+    public java.util.Collection<PageDesc> deferredTables() {
+        return new ArrayList<>(deferred);
+    }
+
+    /** Tables handed to {@link #pteFreeDefer} or {@link #tlbRemoveTable} so far. */
+    public long deferredFrees() {
+        return deferredFrees.get();
+    }
+
+    /** {@code rcu_barrier()}: runs every pending deferred free (tests and the checker call it first). */
+    public void rcuBarrier() {
+        rcu.barrier();
     }
 
     private void dtor(PageDesc d) {

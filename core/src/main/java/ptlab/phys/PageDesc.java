@@ -26,6 +26,12 @@ public final class PageDesc {
      * of a table frame that now holds data is still reading freed table memory.
      */
     private volatile boolean poisoned;
+    /**
+     * How many times the frame was freed while holding a table: a lockless reader records it
+     * when it maps the table and compares it on every read, so a free <em>and reuse</em> inside
+     * its section is caught even though the frame is no longer poisoned.
+     */
+    private volatile int generation;
 
     /** PageTable page type: set by the ctor, cleared by the dtor. */
     public boolean pageTable;
@@ -76,6 +82,11 @@ public final class PageDesc {
         return poisoned;
     }
 
+    /** Frees of this frame so far (see the field). */
+    public int generation() {
+        return generation;
+    }
+
     void poison() {
         if (words != null) {
             java.util.Arrays.fill(words, POISON);
@@ -89,6 +100,7 @@ public final class PageDesc {
         link = null;
         extra = null;
         memblock = false;
+        generation++; // only the freeing CPU writes it (under the zone lock)
         poisoned = true;
     }
 

@@ -181,8 +181,24 @@ public final class PhysicalMemory {
     /** Reads a table word with acquire ordering, reporting a read of a freed (poisoned) frame. */
     public long readWord(PageDesc d, int index, String reader) {
         long v = Words.getAcquire(d.words(), index);
-        if (d.poisoned()) {
+        // The poison fill is plain and the flag store comes after it: a reader may see the
+        // poison word before the flag, so either one is a freed frame.
+        if (d.poisoned() || v == PageDesc.POISON) {
             log.record("use-after-free", reader + " read word " + index + " of freed table pfn 0x" + Long.toHexString(d.pfn()));
+        }
+        return v;
+    }
+
+    /**
+     * As {@link #readWord(PageDesc, int, String)} for a reader that mapped the table when its
+     * {@link PageDesc#generation()} was {@code generation}: a frame freed and reused as a table
+     * since then is a use-after-free too, though it is no longer poisoned.
+     */
+    public long readWord(PageDesc d, int index, String reader, int generation) {
+        long v = Words.getAcquire(d.words(), index);
+        if (d.poisoned() || v == PageDesc.POISON || d.generation() != generation) {
+            log.record("use-after-free", reader + " read word " + index + " of freed table pfn 0x" + Long.toHexString(d.pfn())
+                    + (d.poisoned() ? "" : " (freed and reused since it was mapped)"));
         }
         return v;
     }

@@ -213,10 +213,14 @@ public final class Simulation {
         }
     }
 
+    /** The checker; the memory model's reports (use-after-free, might-sleep) come with it, each kept once. */
     private void check() {
         checks++;
-        violations.addAll(Checker.check(pt));
-        violations.addAll(walkers.violations());
+        for (Violation v : Checker.check(pt)) {
+            if (!violations.contains(v)) {
+                violations.add(v);
+            }
+        }
     }
 
     private void sample(int line, String label) {

@@ -5,11 +5,11 @@ import ptlab.InvalidAddressException;
 import ptlab.arch.Geometry;
 import ptlab.arch.Level;
 import ptlab.arch.PteFormat;
-import ptlab.cpu.SpinLock;
 import ptlab.pgtable.Installer;
 import ptlab.pgtable.Mm;
 import ptlab.pgtable.PageTables;
 import ptlab.pgtable.PgtblMask;
+import ptlab.pgtable.PteMapping;
 import ptlab.phys.PageDesc;
 
 /**
@@ -26,9 +26,10 @@ import ptlab.phys.PageDesc;
  * handled afresh. That is the KVM lesson: never descend into a subtree the callback freed.
  * Tables are freed only in tablePost (post-order) or through RCU deferral.
  *
- * Locking: with lockPtes the PTE table's ptlock is held around pteRange, as
- * pte_offset_map_lock does (not for init_mm, whose tables have no ptlock; kernel walks are
- * lockless like walk_kernel_page_table_range). Upper-level callbacks run without a lock; an
+ * Locking: with lockPtes a PTE table is entered through pte_offset_map_lock (RCU section,
+ * ptlock, pmd_same recheck), as walk_pte_range does; if the PMD no longer holds a table the
+ * entry is handled again (ACTION_AGAIN). Not for init_mm, whose tables have no ptlock; kernel
+ * walks are lockless like walk_kernel_page_table_range. Upper-level callbacks run without a lock; an
  * op that changes an upper entry takes the guarding lock itself (pmd_lock, page_table_lock).
  */
 public final class Walker {
@@ -106,8 +107,24 @@ public final class Walker {
                     if (!fmt.isTable(l, e2)) {
                         continue; // re-read rule: the callback changed the entry
                     }
-                    PageDesc child = pt.child(l, e2);
-                    a = level(c, child, li + 1, addr, next, ops, opt, mask);
+                    PageDesc child;
+                    if (levels[li + 1] == Level.PTE && opt.lockPtes() && !c.mm.isInitMm()) {
+                        // walk_pte_range: pte_offset_map_lock; no table any more -> ACTION_AGAIN
+                        PteMapping m = pt.pteMaps().mapLock(c.mm, table, idx);
+                        if (!(m instanceof PteMapping.Mapped)) {
+                            continue;
+                        }
+                        PteMapping.Mapped mp = (PteMapping.Mapped) m;
+                        child = mp.table();
+                        try {
+                            a = pteRange(c, child, addr, next, ops);
+                        } finally {
+                            mp.close();
+                        }
+                    } else {
+                        child = pt.child(l, e2);
+                        a = level(c, child, li + 1, addr, next, ops, opt, mask);
+                    }
                     if (a == Action.STOP) {
                         return a;
                     }
@@ -143,20 +160,14 @@ public final class Walker {
         }
     }
 
+    /** A PTE table reached without locks: init_mm, or a caller that excludes every other user of the mm. */
     private Action pteLevel(WalkCursor c, PageDesc table, long addr, long end, WalkOps ops, WalkOptions opt) {
-        long page = geo.pageSize();
+        return pteRange(c, table, addr, end, ops);
+    }
+
+    private Action pteRange(WalkCursor c, PageDesc table, long addr, long end, WalkOps ops) {
         int from = geo.index(Level.PTE, addr);
         int to = from + (int) ((end - addr) >>> geo.pageShift());
-        SpinLock ptl = opt.lockPtes() && !c.mm.isInitMm() ? pt.pteLockptr(c.mm, table) : null;
-        if (ptl != null) {
-            ptl.lock();
-        }
-        try {
-            return ops.pteRange(c, table, from, to, addr, page);
-        } finally {
-            if (ptl != null) {
-                ptl.unlock();
-            }
-        }
+        return ops.pteRange(c, table, from, to, addr, geo.pageSize());
     }
 }

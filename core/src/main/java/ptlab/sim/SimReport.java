@@ -1,0 +1,50 @@
+package ptlab.sim;
+
+import java.util.List;
+import ptlab.cpu.Violation;
+import ptlab.pgtable.KernelConfig;
+
+/**
+ * What a simulation measured: the timeline of page-table memory, the counters of the run,
+ * violations found by the checker (none expected), and notes on steps the kernel refused.
+ */
+public record SimReport(
+        KernelConfig config,
+        int cpus,
+        long seed,
+        List<Sample> samples,
+        List<Violation> violations,
+        List<String> notes,
+        Counters counters,
+        long millis) {
+
+    /** Counters over the whole run. */
+    public record Counters(
+            long ctors,
+            long dtors,
+            long dynamicPtlocks,
+            long ptlockInits,
+            long syncCalls,
+            long syncCopies,
+            long installRacesLost,
+            long splitTables,
+            long hotAddedBytes,
+            long tlbFlushes,
+            long shootdowns,
+            long locklessWalks,
+            long walkRetries,
+            long gracePeriods,
+            long checks,
+            long failedCalls) {}
+
+    /** The sample with the most NR_PAGETABLE pages. */
+    public Sample peak() {
+        Sample best = samples.get(0);
+        for (Sample s : samples) {
+            if (s.nrPagetable() > best.nrPagetable()) {
+                best = s;
+            }
+        }
+        return best;
+    }
+}
