@@ -26,6 +26,7 @@ public final class ScenarioParser {
         List<Step> steps = new ArrayList<>();
         Set<String> alive = new HashSet<>();
         String current = null;
+        boolean booted = false;
         String raw;
         int line = 0;
         while ((raw = r.readLine()) != null) {
@@ -37,6 +38,14 @@ public final class ScenarioParser {
             }
             String[] w = text.split("[ \\t]+");
             Step s = parseLine(file, line, w, text);
+            if (s instanceof Step.Boot) {
+                if (booted) {
+                    throw new TraceSyntaxException(file, line, "boot: the machine is already booted");
+                }
+                booted = true;
+            } else if ((s instanceof Step.SplitLinear || s instanceof Step.HotAdd) && !booted) {
+                throw new TraceSyntaxException(file, line, w[0] + ": needs 'boot' first");
+            }
             if (s instanceof Step.NewProcess) {
                 String n = ((Step.NewProcess) s).name();
                 if (!alive.add(n)) {
@@ -85,6 +94,9 @@ public final class ScenarioParser {
                 args(file, line, w, 0, 0);
                 return new Step.Boot(line);
             case "split-linear":
+                if (w.length == 1) {
+                    return new Step.SplitLinear(line, 0, 0);
+                }
                 args(file, line, w, 2, 2);
                 return new Step.SplitLinear(line, size(file, line, w[1], "offset", true), size(file, line, w[2], "length", false));
             case "hotadd":

@@ -13,6 +13,7 @@ public record SimReport(
         int cpus,
         long seed,
         List<Sample> samples,
+        Occupancy occupancyAtPeak,
         List<Violation> violations,
         List<String> notes,
         Counters counters,

@@ -50,6 +50,8 @@ public final class Simulation {
     private final List<Sample> samples = new ArrayList<>();
     private final List<Violation> violations = new ArrayList<>();
     private final List<String> notes = new ArrayList<>();
+    private Occupancy peakOccupancy;
+    private long peakNr = -1;
     private final Walkers walkers;
     private KernelMappings km;
     private Process current;
@@ -109,7 +111,7 @@ public final class Simulation {
         if (failure.get() != null) {
             throw failure.get();
         }
-        return new SimReport(config, cpus, seed, samples, violations, notes, stats(), (System.nanoTime() - t0) / 1_000_000);
+        return new SimReport(config, cpus, seed, samples, peakOccupancy, violations, notes, stats(), (System.nanoTime() - t0) / 1_000_000);
     }
 
     private void step(Step s) {
@@ -119,9 +121,16 @@ public final class Simulation {
             expect(km.boot(), s);
         } else if (s instanceof Step.SplitLinear) {
             needBoot(s);
-            LinearMapSplit.Outcome o = new LinearMapSplit(km).run(LinearMapSplit.Mode.PREALLOCATED, true);
-            expect(o.result(), s);
-            splitTables += o.consumed();
+            Step.SplitLinear sl = (Step.SplitLinear) s;
+            long before = pt.stats().nrPagetable();
+            if (sl.len() == 0) {
+                LinearMapSplit.Outcome o = new LinearMapSplit(km).run(LinearMapSplit.Mode.PREALLOCATED, true);
+                expect(o.result(), s);
+            } else {
+                long start = km.layout().linearVa(sl.offset());
+                expect(km.splitKernelLeafMapping(start, start + sl.len()), s);
+            }
+            splitTables += pt.stats().nrPagetable() - before;
         } else if (s instanceof Step.HotAdd) {
             needBoot(s);
             MemoryHotplug h = new MemoryHotplug(km);
@@ -234,6 +243,13 @@ public final class Simulation {
             vm += p.vmPteBytes();
         }
         samples.add(new Sample(line, label, t, st.nrPagetable(), vm));
+        if (st.nrPagetable() > peakNr && !walkers.running()) {
+            peakNr = st.nrPagetable();
+            peakOccupancy = Occupancy.of(pt);
+        } else if (st.nrPagetable() > peakNr) {
+            peakNr = st.nrPagetable();
+            peakOccupancy = walkers.quiesced(() -> Occupancy.of(pt));
+        }
     }
 
     static String label(Step s) {

@@ -14,7 +14,11 @@ public sealed interface Step permits Step.Boot, Step.SplitLinear, Step.HotAdd, S
     /** {@code boot}: init_mm's linear map, vmalloc area and vmemmap for the machine's RAM. */
     record Boot(int line) implements Step {}
 
-    /** {@code split-linear OFFSET LEN}: split the linear map of RAM {@code [OFFSET, OFFSET+LEN)} down to PTEs under stop_machine. */
+    /**
+     * {@code split-linear}: split the whole linear map to PTEs under stop_machine from a
+     * preallocated pool ({@code len == 0}); {@code split-linear OFFSET LEN}: split_kernel_leaf_mapping
+     * of the linear map of RAM {@code [OFFSET, OFFSET+LEN)} (set_memory_* style).
+     */
     record SplitLinear(int line, long offset, long len) implements Step {}
 
     /** {@code hotadd SIZE}: arch_add_memory of {@code SIZE} bytes after the RAM, synced into every mm. */

@@ -146,6 +146,24 @@ final class Walkers {
         }
     }
 
+    boolean running() {
+        return !threads.isEmpty();
+    }
+
+    /**
+     * Runs {@code body} while no walker is inside a walk (they hold the list's read lock for a
+     * walk): the occupancy count reads tables with plain loads and must not race the walkers'
+     * RCU sections, which keep no table alive for it.
+     */
+    <T> T quiesced(java.util.function.Supplier<T> body) {
+        listLock.writeLock().lock();
+        try {
+            return body.get();
+        } finally {
+            listLock.writeLock().unlock();
+        }
+    }
+
     long walks() {
         return walks.sum();
     }
