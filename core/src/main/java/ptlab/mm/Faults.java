@@ -129,7 +129,9 @@ final class Faults {
                     pa = k.fmt.outputAddress(Level.PTE, cur); // reuse: we are the only user
                 }
                 writable = true;
-                k.flushTlb();
+                // ptep_clear_flush: clear, flush, then set, so no CPU can refill the old translation.
+                ptlab.phys.Words.getAndSet(pteTable.words(), idx, 0L);
+                k.flushTlbRange(p.mm, va & -k.geo.pageSize(), (va & -k.geo.pageSize()) + k.geo.pageSize());
             }
             PageProt prot = PageProt.user(v.has(Vma.READ), writable, v.has(Vma.EXEC)).withDirty(writable);
             PageTables.write(pteTable, idx, k.fmt.mkLeaf(Level.PTE, pa, prot));

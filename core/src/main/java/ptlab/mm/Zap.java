@@ -2,6 +2,7 @@ package ptlab.mm;
 
 import ptlab.arch.Level;
 import ptlab.cpu.SpinLock;
+import ptlab.mmu.TlbGather;
 import ptlab.pgtable.PageTables;
 import ptlab.phys.PageDesc;
 import ptlab.phys.Words;
@@ -56,7 +57,7 @@ final class Zap implements WalkOps {
             flushed = true;
         }
         if (flushed) {
-            k.flushTlb();
+            k.flushTlbRange(p.mm, addr, addr + (long) (to - from) * pageSize);
         }
         return Action.CONTINUE;
     }
@@ -89,8 +90,10 @@ final class Zap implements WalkOps {
         } finally {
             pml.unlock();
         }
-        k.flushTlb();
+        k.countFlush();
         k.pt.accountTable(p.mm, Level.PTE, -1);
-        k.pt.freeTable(child);
+        try (TlbGather tlb = k.mmu.gather(p.mm)) {
+            tlb.removeTable(child, c.addr(), c.end()); // free_pte: flushed, then freed
+        }
     }
 }
