@@ -97,6 +97,8 @@ public final class CpuMmu {
     /** ASID this CPU runs while online; 0 when offline. Written by the owner, read by flushers. */
     volatile int activeAsid;
     volatile boolean online;
+    /** The thread that last switched this CPU's mm: its own flushes apply locally instead of waiting for itself. */
+    volatile Thread owner;
 
     /* ---- statistics (owner only) ---- */
     private long misses;
@@ -170,6 +172,7 @@ public final class CpuMmu {
      */
     public void switchMm(Mm mm) {
         MmContext ctx = mmu.context(mm == null ? mmu.pageTables().initMm() : mm);
+        owner = Thread.currentThread();
         current = ctx;
         asidTag = (long) ctx.asid << ASID_SHIFT;
         userRoot = mmu.pageTables().pa(ctx.mm.pgd());

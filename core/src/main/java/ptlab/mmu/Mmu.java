@@ -177,13 +177,21 @@ public final class Mmu {
         }
         flushes.incrementAndGet();
         CpuMmu self = CpuMmu.ofCurrentThread(this);
+        Thread me = Thread.currentThread();
         List<CpuMmu> all = cpus;
         int n = all.size();
+        if (self == null) {
+            for (CpuMmu c : all) {
+                if (c.owner == me) {
+                    self = c;
+                }
+            }
+        }
         if (n > 0) {
             long[] seq = new long[n];
             for (int i = 0; i < n; i++) {
                 CpuMmu c = all.get(i);
-                if (c == self) {
+                if (c == self || c.owner == me) {
                     c.apply(req);
                 } else {
                     seq[i] = c.post(req);
@@ -191,7 +199,7 @@ public final class Mmu {
             }
             for (int i = 0; i < n; i++) {
                 CpuMmu c = all.get(i);
-                if (c != self) {
+                if (c != self && c.owner != me) {
                     awaitAck(c, seq[i], req, self);
                 }
             }
