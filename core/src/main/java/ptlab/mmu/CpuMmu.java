@@ -71,6 +71,7 @@ public final class CpuMmu {
 
     /* ---- TLB: base-page set ---- */
     private final int baseShift;
+    private final long baseOffset;
     private final int baseIndex;
     private final long[] bKey;
     private final long[] bPa;
@@ -136,6 +137,7 @@ public final class CpuMmu {
         int n = walker.levelCount();
         this.baseIndex = n - 1;
         this.baseShift = Long.numberOfTrailingZeros(walker.entrySize(baseIndex));
+        this.baseOffset = (1L << baseShift) - 1;
         this.bKey = new long[baseEntries];
         this.bPa = new long[baseEntries];
         this.bRights = new int[baseEntries];
@@ -212,10 +214,20 @@ public final class CpuMmu {
 
     /** The physical address for an access, or a negative fault word ({@link Translation#faultOf}). */
     public long translatePa(long va, AccessKind kind, Privilege priv) {
-        return translate(va, 1 << (priv.ordinal() * 3 + kind.ordinal()), kind);
+        int need = 1 << (priv.ordinal() * 3 + kind.ordinal());
+        // Fast path, kept small enough to inline into the emulator's loop: a base-page hit with
+        // no shootdown pending and a canonical address. Everything else goes to slowPath.
+        long vpn = (va & vaMask) >>> baseShift;
+        int i = (int) vpn & bMask;
+        long k = bKey[i];
+        if ((k == (vpn | asidTag) || k == (vpn | GLOBAL_TAG)) && (bRights[i] & need) != 0
+                && (long) REQUESTED.getAcquire(this) == seen && (((va >> topShift) + 1) >>> 1) == 0) {
+            return bPa[i] | (va & baseOffset);
+        }
+        return slowPath(va, need, kind);
     }
 
-    private long translate(long va, int need, AccessKind kind) {
+    private long slowPath(long va, int need, AccessKind kind) {
         if ((long) REQUESTED.getAcquire(this) != seen) {
             drain();
         }
@@ -226,7 +238,7 @@ public final class CpuMmu {
             int i = (int) vpn & bMask;
             long k = bKey[i];
             if ((k == (vpn | asidTag) || k == (vpn | GLOBAL_TAG)) && (bRights[i] & need) != 0) {
-                return bPa[i] | (va & ((1L << baseShift) - 1));
+                return bPa[i] | (va & baseOffset);
             }
             for (BlockSet s : blocks) {
                 long bv = m >>> s.shift;

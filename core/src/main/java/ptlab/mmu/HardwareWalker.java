@@ -17,10 +17,15 @@ import ptlab.phys.Words;
 /*
  * Implementation notes.
  *
- * Loads: every entry is read with acquire ordering through PhysicalMemory.readWord, which also
- * reports a read of a freed (poisoned) table: the hazard that TLB shootdown before table free
+ * Loads: every entry is read with acquire ordering, then the table's poison flag is checked, as
+ * PhysicalMemory.readWord does: a read of a freed table is reported: the hazard that TLB shootdown before table free
  * exists to prevent. A walker that sees a table pointer thus sees the table's zeroed and
  * constructed contents (the installer publishes with a release store).
+ *
+ * Table lookup: the pfn -> PageDesc mapping of a frame never changes (a freed and reused table
+ * frame keeps its PageDesc), so each CPU memoises the last descriptor per level (in its
+ * WalkResult). This is a lookup cache, not a paging-structure cache: the entry itself is read
+ * from the table on every walk, and the poison check runs on every read.
  *
  * Accessed/dirty: like the hardware, the update is an atomic compare-and-set of the whole word
  * against the value the permission check was made on. If the word changed (another CPU's
@@ -44,11 +49,13 @@ final class HardwareWalker {
     private final long[] indexMasks;
     private final long[] entrySizes;
     private final boolean[] leafAllowed;
+    private final int pageShift;
 
     HardwareWalker(Geometry geo, PteFormat fmt, HardwareRules rules, PhysicalMemory mem) {
         this.mem = mem;
         this.fmt = fmt;
         this.rules = rules;
+        this.pageShift = geo.pageShift();
         List<Level> ls = geo.levels();
         int n = ls.size();
         levels = ls.toArray(new Level[0]);
@@ -101,9 +108,20 @@ final class HardwareWalker {
         int last = levels.length - 1;
         for (int i = 0; i <= last; i++) {
             Level l = levels[i];
-            PageDesc t = mem.descAt(tablePa);
+            PageDesc t;
+            if (out.memoPa[i] == tablePa) {
+                t = out.memoDesc[i];
+            } else {
+                t = table(tablePa);
+                out.memoPa[i] = tablePa;
+                out.memoDesc[i] = t;
+            }
             int idx = (int) ((va >>> shifts[i]) & indexMasks[i]);
-            long e = mem.readWord(t, idx, "mmu walk");
+            long[] words = t.words();
+            long e = Words.getAcquire(words, idx);
+            if (t.poisoned()) {
+                mem.log().record("use-after-free", "mmu walk read word " + idx + " of freed table pfn 0x" + Long.toHexString(t.pfn()));
+            }
             if (!fmt.isValid(e)) {
                 return fault(out, l, FaultReason.NOT_PRESENT);
             }
@@ -116,7 +134,7 @@ final class HardwareWalker {
                 global |= rules.tableGlobal(e);
                 if (need != 0) {
                     long a = rules.tableAccessed(e);
-                    if (a != e && Words.compareAndExchange(t.words(), idx, e, a) != e) {
+                    if (a != e && Words.compareAndExchange(words, idx, e, a) != e) {
                         return -1;
                     }
                 }
@@ -138,7 +156,7 @@ final class HardwareWalker {
             if (need != 0) {
                 long ne = rules.updateAccessed(e, kind);
                 if (ne != e) {
-                    if (Words.compareAndExchange(t.words(), idx, e, ne) != e) {
+                    if (Words.compareAndExchange(words, idx, e, ne) != e) {
                         return -1;
                     }
                     e = ne;
@@ -160,6 +178,16 @@ final class HardwareWalker {
             return 1;
         }
         throw new AssertionError("walk ran past the last level");
+    }
+
+    /** The table at {@code pa}; a pointer to a frame that never held a table is a walk into garbage. */
+    private PageDesc table(long pa) {
+        PageDesc d = mem.descOrNull(pa >>> pageShift);
+        if (d == null) {
+            throw new IllegalStateException("hardware walk followed a table pointer to pa 0x" + Long.toHexString(pa)
+                    + ", which never held a table");
+        }
+        return d;
     }
 
     private static int fault(WalkResult out, Level l, FaultReason reason) {

@@ -1,6 +1,7 @@
 package ptlab.mmu;
 
 import ptlab.arch.Level;
+import ptlab.phys.PageDesc;
 
 /**
  * Scratch result of one hardware walk, owned by one CPU (never shared), so the hot path
@@ -21,4 +22,11 @@ final class WalkResult {
     /** Rights a TLB may cache (after controls and the dirty rule). */
     int rights;
     boolean global;
+    /** Per level: the last table PA walked through and its descriptor (see HardwareWalker's notes). */
+    final long[] memoPa = new long[5];
+    final PageDesc[] memoDesc = new PageDesc[5];
+
+    WalkResult() {
+        java.util.Arrays.fill(memoPa, -1L);
+    }
 }
