@@ -14,6 +14,7 @@ module ptlab.core {
     exports ptlab.range;
     exports ptlab.kmap;
     exports ptlab.rcu;
+    exports ptlab.mmu;
     exports ptlab.mm;
     exports ptlab.check;
     exports ptlab.trace;

@@ -304,7 +304,9 @@ final class Faults {
                     pa = k.fmt.outputAddress(Level.PTE, cur); // reuse: we are the only user
                 }
                 writable = true;
-                k.flushTlb();
+                // ptep_clear_flush: clear, flush, then set, so no CPU can refill the old translation.
+                m.getAndClear(idx);
+                k.flushTlbRange(p.mm, va & -k.geo.pageSize(), (va & -k.geo.pageSize()) + k.geo.pageSize());
             }
             PageProt prot = PageProt.user(v.has(Vma.READ), writable, v.has(Vma.EXEC)).withDirty(writable);
             m.write(idx, k.fmt.mkLeaf(Level.PTE, pa, prot));

@@ -85,7 +85,7 @@ final class ForkCopy implements WalkOps {
             spml.unlock();
             dpml.unlock();
         }
-        k.flushTlb();
+        k.flushTlbRange(parent.mm, c.addr() & -k.pmdSize, (c.addr() & -k.pmdSize) + k.pmdSize);
         return Action.CONTINUE;
     }
 
@@ -119,7 +119,7 @@ final class ForkCopy implements WalkOps {
                 Words.setRelease(dw, i, e);
             }
             if (wrprotected) {
-                k.flushTlb();
+                k.flushTlbRange(parent.mm, addr, addr + (long) (to - from) * pageSize);
             }
         } finally {
             if (sptl != dptl) {

@@ -2,6 +2,7 @@ package ptlab.mm;
 
 import java.util.List;
 import ptlab.arch.Level;
+import ptlab.mmu.TlbGather;
 import ptlab.pgtable.PageTables;
 import ptlab.phys.PageDesc;
 import ptlab.walk.Action;
@@ -22,8 +23,10 @@ final class FreePgtables implements WalkOps {
     private final Kernel k;
     private final long floor;
     private final long ceiling;
+    private final TlbGather tlb;
 
-    private FreePgtables(Process p, long floor, long ceiling) {
+    private FreePgtables(Process p, long floor, long ceiling, TlbGather tlb) {
+        this.tlb = tlb;
         this.p = p;
         this.k = p.k;
         this.floor = floor;
@@ -69,7 +72,9 @@ final class FreePgtables implements WalkOps {
         if (Long.compareUnsigned(addr, end - 1) > 0) {
             return;
         }
-        p.k.walker.walk(p.mm, addr, end, new FreePgtables(p, floor, ceiling), WalkOptions.UNLOCKED);
+        try (TlbGather tlb = p.k.mmu.gather(p.mm)) {
+            p.k.walker.walk(p.mm, addr, end, new FreePgtables(p, floor, ceiling, tlb), WalkOptions.UNLOCKED);
+        }
     }
 
     @Override
@@ -108,8 +113,8 @@ final class FreePgtables implements WalkOps {
         // p?d_clear, then p?d_free_tlb and mm_dec_nr_*. The table goes through tlb_remove_table:
         // dtor and free after the flush and an RCU grace period (MMU_GATHER_RCU_TABLE_FREE).
         PageTables.write(c.table(), c.index(), 0L);
-        k.flushTlb();
+        k.countFlush();
         k.pt.accountTable(p.mm, childLevel, -1);
-        k.pt.tlbRemoveTable(child);
+        tlb.removeTable(child, c.addr(), c.end()); // flushed by the gather, then tlb_remove_table (RCU)
     }
 }

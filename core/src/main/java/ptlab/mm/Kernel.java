@@ -5,6 +5,8 @@ import ptlab.arch.Geometry;
 import ptlab.arch.Level;
 import ptlab.arch.PteFormat;
 import ptlab.cpu.ViolationLog;
+import ptlab.mmu.Mmu;
+import ptlab.pgtable.Mm;
 import ptlab.pgtable.Installer;
 import ptlab.pgtable.KernelConfig;
 import ptlab.pgtable.PageTables;
@@ -43,6 +45,8 @@ public final class Kernel {
         return taskSize;
     }
     final AtomicLong tlbFlushes = new AtomicLong();
+    /** The software MMU: every flush below goes through it (additive: the counter is unchanged). */
+    final Mmu mmu;
     private int nextPid = 1;
 
     public Kernel(KernelConfig config) {
@@ -64,6 +68,12 @@ public final class Kernel {
         this.thpSupported = hugeOrder <= BuddyAllocator.MAX_ORDER && geo.leafAllowed(pmdLevel) && pmdLevel != Level.PTE;
         this.zeroPfn = alloc.allocate(0, Gfp.KERNEL.zeroed(), "empty_zero_page").pfnOrThrow();
         this.taskSize = config.arch().userTop() - geo.pageSize();
+        this.mmu = new Mmu(pt);
+    }
+
+    /** The software MMU of this machine (per-CPU TLBs, shootdown, gather, stale-TLB audit). */
+    public Mmu mmu() {
+        return mmu;
     }
 
     public KernelConfig config() {
@@ -112,7 +122,20 @@ public final class Kernel {
         return new Process(this, name == null ? "mm" + pid : name);
     }
 
-    void flushTlb() {
+    /** {@code flush_tlb_range(vma, start, end)}: counted, then shot down through the MMU. */
+    void flushTlbRange(Mm mm, long start, long end) {
+        tlbFlushes.incrementAndGet();
+        mmu.flushRange(mm, start, end);
+    }
+
+    /** {@code flush_tlb_mm}: where the caller does not know the address (THP paths without one). */
+    void flushTlbMm(Mm mm) {
+        tlbFlushes.incrementAndGet();
+        mmu.flushMm(mm);
+    }
+
+    /** A flush the caller performs through a {@link ptlab.mmu.TlbGather}: only counted here. */
+    void countFlush() {
         tlbFlushes.incrementAndGet();
         ptlab.events.Tracepoints.tlbFlush("mm", null, 0, 0, 0);
     }

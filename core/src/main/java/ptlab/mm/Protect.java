@@ -59,7 +59,7 @@ final class Protect implements WalkOps {
             changed = true;
         }
         if (changed) {
-            k.flushTlb();
+            k.flushTlbRange(p.mm, addr, addr + (long) (to - from) * pageSize);
         }
         return Action.CONTINUE;
     }

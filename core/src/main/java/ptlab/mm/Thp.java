@@ -166,7 +166,7 @@ final class Thp {
             }
             long newHead = fresh >= 0 ? fresh : head;
             PageTables.write(pmdTable, pmdIdx, k.fmt.mkLeaf(k.pmdLevel, newHead << k.geo.pageShift(), prot(v, true)));
-            k.flushTlb();
+            k.flushTlbRange(p.mm, va & -k.pmdSize, (va & -k.pmdSize) + k.pmdSize);
         } finally {
             pml.unlock();
         }
@@ -233,13 +233,13 @@ final class Thp {
             long head = k.fmt.outputAddress(k.pmdLevel, pmd) >>> k.geo.pageShift();
             if (!v.isAnonymous()) {
                 PageTables.write(pmdTable, pmdIdx, 0L);
-                k.flushTlb();
+                k.flushTlbMm(p.mm); // no address here: flush_tlb_mm covers the PMD
                 Pages.put(k, head);
                 return;
             }
             // pmdp_invalidate first: small and huge TLB entries must never coexist.
             PageTables.write(pmdTable, pmdIdx, 0L);
-            k.flushTlb();
+            k.flushTlbMm(p.mm);
             PageDesc pte = k.pt.withdraw(p.mm, pmdTable);
             boolean zero = k.isZeroPfn(head);
             PageProt pp = k.fmt.prot(k.pmdLevel, pmd);
@@ -279,7 +279,7 @@ final class Thp {
         } finally {
             pml.unlock();
         }
-        k.flushTlb();
+        k.flushTlbMm(p.mm);
         if (deposit != null) {
             k.pt.freeTable(deposit);
             k.pt.accountTable(p.mm, Level.PTE, -1);
@@ -304,7 +304,7 @@ final class Thp {
         } finally {
             pml.unlock();
         }
-        k.flushTlb();
+        k.flushTlbMm(p.mm);
     }
 
     /* ---- MADV_COLLAPSE ---- */
@@ -376,7 +376,7 @@ final class Thp {
         pml.lock();
         try {
             PageTables.write(pmdTable, idx, 0L); // pmdp_collapse_flush
-            k.flushTlb();
+            k.flushTlbRange(p.mm, haddr, haddr + k.pmdSize);
             long[] words = pte.words();
             for (int i = 0; i < words.length; i++) {
                 long e = ptlab.phys.Words.getAndSet(words, i, 0L);
@@ -440,7 +440,8 @@ final class Thp {
                 Zap.range(p, v, haddr, haddr + k.pmdSize, false);
                 PageDesc pmdTable = k.installer.lookup(p.mm, haddr, k.pmdLevel);
                 if (pmdTable != null) {
-                    new Retraction(k.pt).retract(p.mm, pmdTable, k.geo.index(k.pmdLevel, haddr), null, true, k::flushTlb);
+                    new Retraction(k.pt).retract(p.mm, pmdTable, k.geo.index(k.pmdLevel, haddr), null, true,
+                            () -> k.flushTlbRange(p.mm, haddr, haddr + k.pmdSize));
                 }
             }
         } finally {
@@ -493,7 +494,7 @@ final class Thp {
                     continue; // no page table at the pmd
                 }
                 Retraction.Result r = new Retraction(k.pt).retract(m.process().mm, pmdTable, k.geo.index(k.pmdLevel, addr), null, false,
-                        k::flushTlb);
+                        () -> k.flushTlbRange(m.process().mm, addr, addr + k.pmdSize));
                 if (r == Retraction.Result.RETRACTED) {
                     n++;
                 }

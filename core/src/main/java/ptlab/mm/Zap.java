@@ -55,7 +55,7 @@ final class Zap implements WalkOps {
             flushed = true;
         }
         if (flushed) {
-            k.flushTlb();
+            k.flushTlbRange(p.mm, addr, addr + (long) (to - from) * pageSize);
         }
         return Action.CONTINUE;
     }
@@ -67,6 +67,7 @@ final class Zap implements WalkOps {
         }
         // try_to_free_pte: pmd_lock, PTE lock nested, rescan for pte_none, clear, flush, then
         // mm_dec_nr_ptes and an RCU-deferred free (lockless walkers may still map it).
-        new Retraction(k.pt).retract(p.mm, c.table(), c.index(), child, true, k::flushTlb);
+        new Retraction(k.pt).retract(p.mm, c.table(), c.index(), child, true,
+                () -> k.flushTlbRange(p.mm, c.addr(), c.end()));
     }
 }

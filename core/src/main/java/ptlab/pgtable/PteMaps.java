@@ -82,7 +82,12 @@ public final class PteMaps {
                 return m;
             }
             PteMapping.Mapped mp = (PteMapping.Mapped) m;
-            mp.ptl().lock();
+            try {
+                mp.ptl().lock();
+            } catch (RuntimeException | Error e) {
+                mp.close();
+                throw e;
+            }
             mp.markLocked();
             if (pmdSame(mp)) {
                 return mp;
@@ -126,18 +131,23 @@ public final class PteMaps {
 
     private PteMapping mapKind(Mm mm, PageDesc pmdTable, int pmdIdx, PteMapping.Kind kind) {
         RcuReaders.readLock();
-        long pmd = PageTables.read(pmdTable, pmdIdx); // pmdp_get_lockless
-        PteMapping.NoTable nt = classify(pmd);
-        if (nt != null) {
-            RcuReaders.readUnlock();
-            noTable.incrementAndGet();
-            return nt;
+        try {
+            long pmd = PageTables.read(pmdTable, pmdIdx); // pmdp_get_lockless
+            PteMapping.NoTable nt = classify(pmd);
+            if (nt != null) {
+                RcuReaders.readUnlock();
+                noTable.incrementAndGet();
+                return nt;
+            }
+            PageDesc t = pt.child(pmdLevel, pmd);
+            int gen = t.generation();
+            SpinLock ptl = kind == PteMapping.Kind.MAP || mm.isInitMm() ? null : pt.pteLockptr(mm, t);
+            maps.incrementAndGet();
+            return new PteMapping.Mapped(this, kind, mm, pmdTable, pmdIdx, pmd, t, gen, ptl);
+        } catch (RuntimeException | Error e) {
+            RcuReaders.readUnlock(); // e.g. a table without its ptlock: never leave the read section open
+            throw e;
         }
-        PageDesc t = pt.child(pmdLevel, pmd);
-        int gen = t.generation();
-        SpinLock ptl = kind == PteMapping.Kind.MAP || mm.isInitMm() ? null : pt.pteLockptr(mm, t);
-        maps.incrementAndGet();
-        return new PteMapping.Mapped(this, kind, mm, pmdTable, pmdIdx, pmd, t, gen, ptl);
     }
 
     private PteMapping.NoTable classify(long pmd) {

@@ -220,14 +220,14 @@ public final class PageRanges {
         }
     }
 
-    /** Unhook (done by the caller) → flush request → free. */
+    /** Unhook (done by the caller) → flush request → free through RCU ({@code tlb_remove_table}). */
     private void flushAndFree(Mm mm, long start, long end, List<PageDesc> unhooked) {
         FlushRequest f = new FlushRequest(mm, start, end, unhooked.size());
         flushes.add(f);
         ptlab.events.Tracepoints.tlbFlush("range", mm, start, end, 0);
         flushListener.accept(f);
         for (PageDesc t : unhooked) {
-            pt.freeTable(t);
+            pt.tlbRemoveTable(t); // dtor and free after an RCU grace period: lockless walkers may still map it
         }
     }
 }

@@ -33,6 +33,7 @@ public final class CheckedKernels implements AfterEachCallback {
     public List<Violation> check() {
         List<Violation> all = new ArrayList<>();
         for (Kernel k : kernels) {
+            k.mmu().audit(); // stale-TLB audit: its violations land in the log the checker reads
             all.addAll(Checker.checkDrained(k.pageTables())); // rcu_barrier first: deferred frees count
         }
         return all;

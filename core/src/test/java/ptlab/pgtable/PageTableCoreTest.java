@@ -129,6 +129,7 @@ class PageTableCoreTest {
         int efiTables = tablesOf(pt, efi).size();
         r.teardown(user);
         r.teardown(efi);
+        pt.rcuBarrier();
         long gone = 0;
         for (Level l : g.levels()) {
             gone += liveBefore[l.ordinal()] - pt.stats().liveTables(l);
@@ -204,6 +205,7 @@ class PageTableCoreTest {
                 () -> r.teardown(a));
         for (Runnable op : ops) {
             op.run();
+            pt.rcuBarrier();
             List<Violation> v = Checker.check(pt);
             assertThat(v).isEmpty();
             for (Mm mm : pt.mms()) {
@@ -284,6 +286,7 @@ class PageTableCoreTest {
         if (failure.get() != null) {
             throw new AssertionError(failure.get());
         }
+        pt.rcuBarrier();
         assertThat(pt.allocator().allocatedFrames()).as("no frame leaked").isEqualTo(frames);
         assertThat(pt.stats().nrPagetable()).isEqualTo(nr);
         assertThat(mm.pgtablesBytes()).isZero();

@@ -1,0 +1,54 @@
+package ptlab.bench;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+
+/**
+ * The {@link MmuBench} workloads timed in thread CPU time instead of wall time, for a loaded
+ * machine where JMH's wall-clock scores mostly measure the scheduler. Not a JMH benchmark: a
+ * cross-check. {@code java -cp bench/target/benchmarks.jar ptlab.bench.MmuCpuTime}
+ */
+public final class MmuCpuTime {
+    private MmuCpuTime() {}
+
+    public static void main(String[] args) {
+        MmuBench b = new MmuBench();
+        b.setup();
+        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        long sink = 0;
+        int ops = 20_000_000;
+        for (int round = 0; round < 4; round++) {
+            long[] t = new long[5];
+            long t0 = mx.getCurrentThreadCpuTime();
+            for (int i = 0; i < ops; i++) {
+                sink += b.tlbHit();
+            }
+            t[0] = mx.getCurrentThreadCpuTime();
+            for (int i = 0; i < ops; i++) {
+                sink += b.tlbMissWalk4Level();
+            }
+            t[1] = mx.getCurrentThreadCpuTime();
+            for (int i = 0; i < ops; i++) {
+                sink += b.random1GiB4K();
+            }
+            t[2] = mx.getCurrentThreadCpuTime();
+            for (int i = 0; i < ops; i++) {
+                sink += b.random1GiBThp();
+            }
+            t[3] = mx.getCurrentThreadCpuTime();
+            for (int i = 0; i < ops; i++) {
+                sink += b.random1GiBHashMap();
+            }
+            t[4] = mx.getCurrentThreadCpuTime();
+            String[] names = {"tlbHit", "tlbMissWalk4Level", "random1GiB4K", "random1GiBThp", "random1GiBHashMap"};
+            StringBuilder line = new StringBuilder(round < 3 ? "warmup " : "cpu-ns/op ");
+            long prev = t0;
+            for (int j = 0; j < 5; j++) {
+                line.append(names[j]).append('=').append(String.format("%.2f", (double) (t[j] - prev) / ops)).append(' ');
+                prev = t[j];
+            }
+            System.out.println(line.toString().trim());
+        }
+        System.out.println("(sink " + (sink & 1) + ")");
+    }
+}

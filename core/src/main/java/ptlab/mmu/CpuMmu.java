@@ -1,0 +1,446 @@
+package ptlab.mmu;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.Arrays;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import ptlab.arch.Level;
+import ptlab.cpu.SimCpu;
+import ptlab.pgtable.Mm;
+
+/**
+ * One simulated CPU's MMU: its TLB, its current mm and ASID, its CPU controls, and the mailbox
+ * through which other CPUs' shootdowns reach it. Everything but the mailbox and the
+ * online/ASID words is touched only by the CPU's own thread.
+ *
+ * <p>Hot loop: {@link #translatePa} returns a physical address or a negative fault word
+ * ({@link Translation#isFault}); {@link #translate} is the typed form. A CPU that runs no
+ * translations for a while must call {@link #poll} (or {@link #leave}) so that shootdowns
+ * complete: that is its interrupt check.
+ */
+/*
+ * Implementation notes.
+ *
+ * TLB: one direct-mapped set per level that may hold leaves (the base-page set is fields of
+ * this class, the block sets are BlockSet objects). A key is the VPN of the address folded to
+ * vaBits+1 bits (bit vaBits tells the halves apart), OR-ed with the ASID at bit 47, or with the
+ * reserved tag 0xFFFF for global entries. A hit needs the key (own ASID or global) and the
+ * right bit; a right that is missing falls through to the walk, which may then update the
+ * dirty state and refill (a store through an entry filled by a load).
+ *
+ * Shootdown protocol (the IPI analogue). A flusher enqueues its request in every other CPU's
+ * inbox, then bumps that CPU's `requested` counter (volatile), then reads its `activeAsid`
+ * (volatile). The CPU reads `requested` (acquire) before every translation and drains its inbox
+ * when it moved, then publishes `acked`. switchMm writes activeAsid before draining, so by the
+ * volatile total order either the flusher sees the CPU running the mm and waits for its ack, or
+ * the CPU's drain sees the request: no translation ever uses an entry a completed flush
+ * removed. The flusher waits only for CPUs online in the flushed ASID (or every online CPU
+ * for global flushes): they may be inside a walk of the tables about to be freed, and the ack
+ * comes only between translations. Offline CPUs (lazy TLB) apply the request before their next
+ * translation. While waiting, a flusher that is itself a CPU drains its own inbox, so two
+ * CPUs flushing each other cannot deadlock.
+ *
+ * Cost on the hot path: one acquire load (a plain load on x86) and a compare.
+ */
+public final class CpuMmu {
+    private static final VarHandle REQUESTED;
+    private static final VarHandle ACKED;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            REQUESTED = l.findVarHandle(CpuMmu.class, "requested", long.class);
+            ACKED = l.findVarHandle(CpuMmu.class, "acked", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    static final long EMPTY = -1L;
+    static final int ASID_SHIFT = 47;
+    static final int GLOBAL_ASID = 0xFFFF;
+    static final long GLOBAL_TAG = (long) GLOBAL_ASID << ASID_SHIFT;
+
+    private final Mmu mmu;
+    private final int id;
+    private final HardwareWalker walker;
+    private final WalkResult scratch = new WalkResult();
+    private final int topShift;
+    private final long vaMask;
+    private final boolean splitRoots;
+
+    /* ---- TLB: base-page set ---- */
+    private final int baseShift;
+    private final long baseOffset;
+    private final int baseIndex;
+    private final long[] bKey;
+    private final long[] bPa;
+    private final int[] bRights;
+    private final int bMask;
+    /** Block sets, smallest first; {@code setOf[levelIndex]} for the fill. */
+    private final BlockSet[] blocks;
+    private final BlockSet[] setOf;
+
+    /* ---- current context ---- */
+    private MmContext current;
+    private long asidTag;
+    private long userRoot;
+    private Controls controls;
+
+    /* ---- mailbox ---- */
+    private final ConcurrentLinkedQueue<FlushRequest> inbox = new ConcurrentLinkedQueue<>();
+    @SuppressWarnings("unused") // through REQUESTED
+    private volatile long requested;
+    @SuppressWarnings("unused") // through ACKED
+    private volatile long acked;
+    /** Owner-only copy of the last {@code requested} drained. */
+    private long seen;
+    /** ASID this CPU runs while online; 0 when offline. Written by the owner, read by flushers. */
+    volatile int activeAsid;
+    volatile boolean online;
+    /** The thread that last switched this CPU's mm: its own flushes apply locally instead of waiting for itself. */
+    volatile Thread owner;
+
+    /* ---- statistics (owner only) ---- */
+    private long misses;
+    private long faults;
+    private long flushesApplied;
+
+    /** Direct-mapped TLB set for blocks of one size. */
+    static final class BlockSet {
+        final int levelIndex;
+        final int shift;
+        final long[] key;
+        final long[] pa;
+        final int[] rights;
+        final int mask;
+
+        BlockSet(int levelIndex, int shift, int entries) {
+            this.levelIndex = levelIndex;
+            this.shift = shift;
+            key = new long[entries];
+            pa = new long[entries];
+            rights = new int[entries];
+            mask = entries - 1;
+            Arrays.fill(key, EMPTY);
+        }
+    }
+
+    CpuMmu(Mmu mmu, int id, HardwareWalker walker, int baseEntries, int blockEntries) {
+        this.mmu = mmu;
+        this.id = id;
+        this.walker = walker;
+        int vaBits = mmu.arch().geometry().vaBits();
+        this.splitRoots = !mmu.arch().sharesKernelHalf();
+        this.topShift = splitRoots ? vaBits : vaBits - 1;
+        this.vaMask = (1L << (vaBits + 1)) - 1;
+        int n = walker.levelCount();
+        this.baseIndex = n - 1;
+        this.baseShift = Long.numberOfTrailingZeros(walker.entrySize(baseIndex));
+        this.baseOffset = (1L << baseShift) - 1;
+        this.bKey = new long[baseEntries];
+        this.bPa = new long[baseEntries];
+        this.bRights = new int[baseEntries];
+        this.bMask = baseEntries - 1;
+        Arrays.fill(bKey, EMPTY);
+        this.setOf = new BlockSet[n];
+        java.util.List<BlockSet> bs = new java.util.ArrayList<>();
+        java.util.List<Level> levels = mmu.arch().geometry().levels();
+        for (int i = n - 2; i >= 0; i--) {
+            if (mmu.arch().geometry().leafAllowed(levels.get(i))) {
+                BlockSet s = new BlockSet(i, Long.numberOfTrailingZeros(walker.entrySize(i)), blockEntries);
+                setOf[i] = s;
+                bs.add(s);
+            }
+        }
+        this.blocks = bs.toArray(new BlockSet[0]);
+        this.controls = Controls.LINUX;
+    }
+
+    public int id() {
+        return id;
+    }
+
+    public Mmu mmu() {
+        return mmu;
+    }
+
+    /* ---- context ---- */
+
+    /**
+     * {@code switch_mm}: makes {@code mm} current (its ASID tags new entries; entries of other
+     * ASIDs stay, as with PCID/ASIDs) and puts this CPU online. {@code null}: a kernel thread
+     * on init_mm's tables. Must run on this CPU's thread.
+     */
+    public void switchMm(Mm mm) {
+        MmContext ctx = mmu.context(mm == null ? mmu.pageTables().initMm() : mm);
+        owner = Thread.currentThread();
+        current = ctx;
+        asidTag = (long) ctx.asid << ASID_SHIFT;
+        userRoot = mmu.pageTables().pa(ctx.mm.pgd());
+        activeAsid = ctx.asid; // volatile: before the drain, see the protocol notes
+        online = true;
+        drain();
+    }
+
+    /** Goes offline (idle, or about to block in kernel code): flushers stop waiting for this CPU. */
+    public void leave() {
+        online = false;
+        activeAsid = 0;
+        drain();
+    }
+
+    /** The mm whose user half this CPU translates, or {@code null}. */
+    public Mm currentMm() {
+        return current == null ? null : current.mm;
+    }
+
+    public void setControls(Controls c) {
+        controls = c;
+    }
+
+    public Controls controls() {
+        return controls;
+    }
+
+    /** Handles pending shootdowns: the interrupt check of a CPU that is not translating. */
+    public void poll() {
+        if ((long) REQUESTED.getAcquire(this) != seen) {
+            drain();
+        }
+    }
+
+    /* ---- translation: the hot path ---- */
+
+    /** The physical address for an access, or a negative fault word ({@link Translation#faultOf}). */
+    public long translatePa(long va, AccessKind kind, Privilege priv) {
+        int need = 1 << (priv.ordinal() * 3 + kind.ordinal());
+        // Fast path, kept small enough to inline into the emulator's loop: a base-page hit with
+        // no shootdown pending and a canonical address. Everything else goes to slowPath.
+        long vpn = (va & vaMask) >>> baseShift;
+        int i = (int) vpn & bMask;
+        long k = bKey[i];
+        if ((k == (vpn | asidTag) || k == (vpn | GLOBAL_TAG)) && (bRights[i] & need) != 0
+                && (long) REQUESTED.getAcquire(this) == seen && (((va >> topShift) + 1) >>> 1) == 0) {
+            return bPa[i] | (va & baseOffset);
+        }
+        return slowPath(va, need, kind);
+    }
+
+    private long slowPath(long va, int need, AccessKind kind) {
+        if ((long) REQUESTED.getAcquire(this) != seen) {
+            drain();
+        }
+        long top = va >> topShift;
+        if (((top + 1) >>> 1) == 0) {
+            long m = va & vaMask;
+            long vpn = m >>> baseShift;
+            int i = (int) vpn & bMask;
+            long k = bKey[i];
+            if ((k == (vpn | asidTag) || k == (vpn | GLOBAL_TAG)) && (bRights[i] & need) != 0) {
+                return bPa[i] | (va & baseOffset);
+            }
+            for (BlockSet s : blocks) {
+                long bv = m >>> s.shift;
+                int j = (int) bv & s.mask;
+                long bk = s.key[j];
+                if ((bk == (bv | asidTag) || bk == (bv | GLOBAL_TAG)) && (s.rights[j] & need) != 0) {
+                    return s.pa[j] | (va & ((1L << s.shift) - 1));
+                }
+            }
+        }
+        return miss(va, need, kind);
+    }
+
+    private long miss(long va, int need, AccessKind kind) {
+        misses++;
+        long top = va >> topShift;
+        if (((top + 1) >>> 1) != 0) {
+            faults++;
+            return Translation.faultWord(mmu.arch().geometry().root(), FaultReason.NOT_CANONICAL);
+        }
+        long root = rootFor(va, current);
+        if (root < 0) {
+            faults++;
+            return Translation.faultWord(mmu.arch().geometry().root(), FaultReason.NOT_PRESENT);
+        }
+        WalkResult r = scratch;
+        if (!walker.walk(root, va, need, kind, controls, r)) {
+            faults++;
+            return r.fault;
+        }
+        fill(va, r);
+        long es = walker.entrySize(r.levelIndex);
+        return r.pagePa | (va & (es - 1));
+    }
+
+    /** Root for {@code va}: arm64 TTBR1 (init_mm) for the upper half, else the current mm's; -1 if none. */
+    private long rootFor(long va, MmContext ctx) {
+        if (splitRoots && va < 0) {
+            return mmu.kernelRoot();
+        }
+        return ctx == null ? (splitRoots ? -1 : mmu.kernelRoot()) : mmu.pageTables().pa(ctx.mm.pgd());
+    }
+
+    private void fill(long va, WalkResult r) {
+        long tag = r.global ? GLOBAL_TAG : asidTag;
+        long m = va & vaMask;
+        if (r.levelIndex == baseIndex) {
+            long vpn = m >>> baseShift;
+            int i = (int) vpn & bMask;
+            bKey[i] = vpn | tag;
+            bPa[i] = r.pagePa;
+            bRights[i] = r.rights;
+        } else {
+            BlockSet s = setOf[r.levelIndex];
+            long bv = m >>> s.shift;
+            int j = (int) bv & s.mask;
+            s.key[j] = bv | tag;
+            s.pa[j] = r.pagePa;
+            s.rights[j] = r.rights;
+        }
+    }
+
+    /** The typed form of {@link #translatePa}. */
+    public Translation translate(long va, AccessKind kind, Privilege priv) {
+        long raw = translatePa(va, kind, priv);
+        if (Translation.isFault(raw)) {
+            return Translation.faultOf(raw);
+        }
+        java.util.List<Level> levels = mmu.arch().geometry().levels();
+        long m = va & vaMask;
+        for (BlockSet s : blocks) {
+            long bv = m >>> s.shift;
+            int j = (int) bv & s.mask;
+            if ((s.key[j] == (bv | asidTag) || s.key[j] == (bv | GLOBAL_TAG)) && s.pa[j] == (raw & -(1L << s.shift))) {
+                return new Translation.Mapped(raw, 1L << s.shift, levels.get(s.levelIndex));
+            }
+        }
+        return new Translation.Mapped(raw, 1L << baseShift, levels.get(baseIndex));
+    }
+
+    /* ---- flush ---- */
+
+    /** Posts a request from another CPU; returns the sequence number to wait for. */
+    long post(FlushRequest req) {
+        inbox.add(req);
+        return (long) REQUESTED.getAndAdd(this, 1L) + 1;
+    }
+
+    long acked() {
+        return (long) ACKED.getAcquire(this);
+    }
+
+    /** Applies everything posted so far, then acknowledges it. Owner thread only. */
+    void drain() {
+        long s = (long) REQUESTED.getAcquire(this);
+        FlushRequest req;
+        while ((req = inbox.poll()) != null) {
+            apply(req);
+        }
+        seen = s;
+        ACKED.setRelease(this, s);
+    }
+
+    /** Invalidates the entries {@code req} covers. Owner thread only. */
+    void apply(FlushRequest req) {
+        flushesApplied++;
+        switch (req.kind()) {
+            case ALL:
+                Arrays.fill(bKey, EMPTY);
+                for (BlockSet s : blocks) {
+                    Arrays.fill(s.key, EMPTY);
+                }
+                return;
+            case MM:
+                long tag = (long) req.asid() << ASID_SHIFT;
+                invalidateIf(bKey, baseShift, tag, 0, -1);
+                for (BlockSet s : blocks) {
+                    invalidateIf(s.key, s.shift, tag, 0, -1);
+                }
+                return;
+            default:
+                long rtag = req.kind() == FlushRequest.Kind.KERNEL_RANGE ? -1 : (long) req.asid() << ASID_SHIFT;
+                long lo = req.start() & vaMask;
+                long hi = (req.end() - 1) & vaMask;
+                invalidateIf(bKey, baseShift, rtag, lo, hi);
+                for (BlockSet s : blocks) {
+                    invalidateIf(s.key, s.shift, rtag, lo, hi);
+                }
+        }
+    }
+
+    /** Empties entries with ASID tag {@code tag} (-1: any, global too) overlapping [lo, hi] in folded VA space. */
+    private static void invalidateIf(long[] keys, int shift, long tag, long lo, long hi) {
+        long vpnMask = (1L << ASID_SHIFT) - 1;
+        for (int i = 0; i < keys.length; i++) {
+            long k = keys[i];
+            if (k == EMPTY || (tag != -1 && (k & ~vpnMask) != tag)) {
+                continue;
+            }
+            long start = (k & vpnMask) << shift;
+            long last = start + (1L << shift) - 1;
+            if (Long.compareUnsigned(start, hi) <= 0 && Long.compareUnsigned(last, lo) >= 0) {
+                keys[i] = EMPTY;
+            }
+        }
+    }
+
+    /* ---- audit (quiescent: the CPU's thread is not translating) ---- */
+
+    /** Calls {@code sink} for every cached entry: (va, asid, levelIndex, pa, rights). */
+    void forEachEntry(EntrySink sink) {
+        int vaBits = mmu.arch().geometry().vaBits();
+        long vpnMask = (1L << ASID_SHIFT) - 1;
+        for (int i = 0; i < bKey.length; i++) {
+            if (bKey[i] != EMPTY) {
+                long f = (bKey[i] & vpnMask) << baseShift;
+                sink.entry((f << (63 - vaBits)) >> (63 - vaBits), (int) (bKey[i] >>> ASID_SHIFT), baseIndex, bPa[i], bRights[i]);
+            }
+        }
+        for (BlockSet s : blocks) {
+            for (int j = 0; j < s.key.length; j++) {
+                if (s.key[j] != EMPTY) {
+                    long f = (s.key[j] & vpnMask) << s.shift;
+                    sink.entry((f << (63 - vaBits)) >> (63 - vaBits), (int) (s.key[j] >>> ASID_SHIFT), s.levelIndex, s.pa[j], s.rights[j]);
+                }
+            }
+        }
+    }
+
+    interface EntrySink {
+        void entry(long va, int asid, int levelIndex, long pa, int rights);
+    }
+
+    /** A read-only walk (no A/D update) with this CPU's controls, for the audit. */
+    boolean auditWalk(long va, MmContext ctx, WalkResult out) {
+        long root = rootFor(va, ctx);
+        return root >= 0 && walker.walk(root, va, 0, AccessKind.READ, controls, out);
+    }
+
+    /* ---- statistics ---- */
+
+    public long misses() {
+        return misses;
+    }
+
+    public long faults() {
+        return faults;
+    }
+
+    public long flushesApplied() {
+        return flushesApplied;
+    }
+
+    /** The CPU this MMU belongs to, for messages. */
+    @Override
+    public String toString() {
+        return "cpu" + id + (current == null ? "" : "[" + current.mm + " asid " + current.asid + "]");
+    }
+
+    /** The MMU of the calling thread's simulated CPU in {@code mmu}, or {@code null}. */
+    static CpuMmu ofCurrentThread(Mmu mmu) {
+        Object s = SimCpu.current().mmuState();
+        return s instanceof CpuMmu && ((CpuMmu) s).mmu == mmu ? (CpuMmu) s : null;
+    }
+}

@@ -1,0 +1,211 @@
+package ptlab.mmu;
+
+import java.util.List;
+import ptlab.arch.Geometry;
+import ptlab.arch.Level;
+import ptlab.arch.PteFormat;
+import ptlab.phys.PageDesc;
+import ptlab.phys.PhysicalMemory;
+import ptlab.phys.Words;
+
+/**
+ * The page-table walk a CPU's MMU performs on a TLB miss, for every architecture: one loop
+ * over the run-time levels of the {@link Geometry}, entry bits interpreted by the
+ * {@link PteFormat} (valid, table, output address) and the family's {@link HardwareRules}
+ * (rights, reserved encodings, accessed/dirty updates).
+ */
+/*
+ * Implementation notes.
+ *
+ * Loads: every entry is read with acquire ordering, then the table's poison flag is checked, as
+ * PhysicalMemory.readWord does: a read of a freed table is reported: the hazard that TLB shootdown before table free
+ * exists to prevent. A walker that sees a table pointer thus sees the table's zeroed and
+ * constructed contents (the installer publishes with a release store).
+ *
+ * Table lookup: the pfn -> PageDesc mapping of a frame never changes (a freed and reused table
+ * frame keeps its PageDesc), so each CPU memoises the last descriptor per level (in its
+ * WalkResult). This is a lookup cache, not a paging-structure cache: the entry itself is read
+ * from the table on every walk, and the poison check runs on every read.
+ *
+ * Accessed/dirty: like the hardware, the update is an atomic compare-and-set of the whole word
+ * against the value the permission check was made on. If the word changed (another CPU's
+ * update, or the kernel cleared or rewrote it) the walk starts again from the root, so a
+ * PTE cleared by ptep_get_and_clear is never resurrected with A or D set (the race
+ * the kernel's x86 "A/D bits may be set spuriously" comments describe, resolved in the
+ * hardware's favour: update only a word that is still what was checked).
+ *
+ * Permission decision: rights = AND of tableRights over the path, AND leafRights; then
+ * applyControls. The fault reason: a right the controls removed is USER_PAGE_GUARD; no right at
+ * the access's privilege is PRIVILEGE; otherwise the kind (write, execute, read).
+ */
+final class HardwareWalker {
+    private static final int MAX_RESTARTS = 1 << 16;
+
+    private final PhysicalMemory mem;
+    private final PteFormat fmt;
+    private final HardwareRules rules;
+    private final Level[] levels;
+    private final int[] shifts;
+    private final long[] indexMasks;
+    private final long[] entrySizes;
+    private final boolean[] leafAllowed;
+    private final int pageShift;
+
+    HardwareWalker(Geometry geo, PteFormat fmt, HardwareRules rules, PhysicalMemory mem) {
+        this.mem = mem;
+        this.fmt = fmt;
+        this.rules = rules;
+        this.pageShift = geo.pageShift();
+        List<Level> ls = geo.levels();
+        int n = ls.size();
+        levels = ls.toArray(new Level[0]);
+        shifts = new int[n];
+        indexMasks = new long[n];
+        entrySizes = new long[n];
+        leafAllowed = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            Level l = levels[i];
+            shifts[i] = geo.shift(l);
+            indexMasks[i] = geo.entries(l) - 1;
+            entrySizes[i] = geo.entrySize(l);
+            leafAllowed[i] = geo.leafAllowed(l);
+        }
+    }
+
+    HardwareRules rules() {
+        return rules;
+    }
+
+    int levelCount() {
+        return levels.length;
+    }
+
+    long entrySize(int levelIndex) {
+        return entrySizes[levelIndex];
+    }
+
+    /**
+     * Walks from the root at {@code rootPa} for an access needing {@code need} (a
+     * {@link Rights} bit; 0 for a read-only audit that checks nothing and updates nothing).
+     *
+     * @return true if mapped ({@code out} filled), false on a fault ({@code out.fault} set)
+     */
+    boolean walk(long rootPa, long va, int need, AccessKind kind, Controls ctl, WalkResult out) {
+        for (int attempt = 0; attempt < MAX_RESTARTS; attempt++) {
+            int r = walkOnce(rootPa, va, need, kind, ctl, out);
+            if (r >= 0) {
+                return r == 1;
+            }
+        }
+        throw new IllegalStateException("hardware walk of 0x" + Long.toHexString(va) + " restarted " + MAX_RESTARTS + " times");
+    }
+
+    /** 1 mapped, 0 fault, -1 restart (an A/D compare-and-set lost). */
+    private int walkOnce(long rootPa, long va, int need, AccessKind kind, Controls ctl, WalkResult out) {
+        int rights = Rights.ALL;
+        boolean global = false;
+        long tablePa = rootPa;
+        int last = levels.length - 1;
+        for (int i = 0; i <= last; i++) {
+            Level l = levels[i];
+            PageDesc t;
+            if (out.memoPa[i] == tablePa) {
+                t = out.memoDesc[i];
+            } else {
+                t = table(tablePa);
+                out.memoPa[i] = tablePa;
+                out.memoDesc[i] = t;
+            }
+            int idx = (int) ((va >>> shifts[i]) & indexMasks[i]);
+            long[] words = t.words();
+            long e = Words.getAcquire(words, idx);
+            if (t.poisoned()) {
+                mem.log().record("use-after-free", "mmu walk read word " + idx + " of freed table pfn 0x" + Long.toHexString(t.pfn()));
+            }
+            if (!fmt.isValid(e)) {
+                return fault(out, l, FaultReason.NOT_PRESENT);
+            }
+            if (i < last && fmt.isTable(l, e)) {
+                FaultReason bad = rules.checkTable(l, e);
+                if (bad != null) {
+                    return fault(out, l, bad);
+                }
+                rights &= rules.tableRights(l, e);
+                global |= rules.tableGlobal(e);
+                if (need != 0) {
+                    long a = rules.tableAccessed(e);
+                    if (a != e && Words.compareAndExchange(words, idx, e, a) != e) {
+                        return -1;
+                    }
+                }
+                tablePa = fmt.outputAddress(l, e);
+                continue;
+            }
+            if (!leafAllowed[i]) {
+                return fault(out, l, FaultReason.RESERVED);
+            }
+            FaultReason bad = rules.checkLeaf(l, e, entrySizes[i]);
+            if (bad != null) {
+                return fault(out, l, bad);
+            }
+            int raw = rights & rules.leafRights(l, e);
+            int fin = rules.applyControls(raw, ctl);
+            if ((fin & need) != need) {
+                return fault(out, l, reason(raw, need));
+            }
+            if (need != 0) {
+                long ne = rules.updateAccessed(e, kind);
+                if (ne != e) {
+                    if (Words.compareAndExchange(words, idx, e, ne) != e) {
+                        return -1;
+                    }
+                    e = ne;
+                }
+            }
+            if (!rules.writeCached(e)) {
+                fin &= ~Rights.WRITE;
+            }
+            long size = rules.leafSize(l, e, entrySizes[i]);
+            long base = fmt.outputAddress(l, e);
+            out.fault = 0;
+            out.leafPa = base;
+            out.leafSize = size;
+            out.pagePa = base + (va & (size - 1) & -entrySizes[i]);
+            out.level = l;
+            out.levelIndex = i;
+            out.rights = fin;
+            out.global = global || rules.leafGlobal(e);
+            return 1;
+        }
+        throw new AssertionError("walk ran past the last level");
+    }
+
+    /** The table at {@code pa}; a pointer to a frame that never held a table is a walk into garbage. */
+    private PageDesc table(long pa) {
+        PageDesc d = mem.descOrNull(pa >>> pageShift);
+        if (d == null) {
+            throw new IllegalStateException("hardware walk followed a table pointer to pa 0x" + Long.toHexString(pa)
+                    + ", which never held a table");
+        }
+        return d;
+    }
+
+    private static int fault(WalkResult out, Level l, FaultReason reason) {
+        out.fault = Translation.faultWord(l, reason);
+        return 0;
+    }
+
+    private static FaultReason reason(int raw, int need) {
+        if ((raw & need) != 0) {
+            return FaultReason.USER_PAGE_GUARD;
+        }
+        int side = (need & Rights.USER) != 0 ? Rights.USER : Rights.ALL & ~Rights.USER;
+        if ((raw & side) == 0) {
+            return FaultReason.PRIVILEGE;
+        }
+        if ((need & Rights.WRITE) != 0) {
+            return FaultReason.WRITE_PROTECTED;
+        }
+        return (need & Rights.EXEC) != 0 ? FaultReason.NO_EXECUTE : FaultReason.NO_READ;
+    }
+}

@@ -1,0 +1,322 @@
+package ptlab.mmu;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import ptlab.arch.Architecture;
+import ptlab.cpu.LockProtocolError;
+import ptlab.cpu.SimCpu;
+import ptlab.cpu.Violation;
+import ptlab.pgtable.Mm;
+import ptlab.pgtable.PageTables;
+
+/**
+ * The software MMU of one simulated machine: the per-CPU MMUs ({@link CpuMmu}), ASIDs, TLB
+ * flushes with cross-CPU shootdown, {@link TlbGather}, and the stale-TLB audit.
+ *
+ * <p>Flush API, Linux names: {@link #flushRange} ({@code flush_tlb_range}),
+ * {@link #flushPage}, {@link #flushMm}, {@link #flushAll}, {@link #flushKernelRange}. Each
+ * returns when every CPU that may be using the flushed entries has dropped them (and every
+ * other CPU will before its next translation).
+ */
+/*
+ * Implementation notes.
+ *
+ * ASIDs are global (arm64 style, also used for x86 PCIDs and RISC-V ASIDs): one per mm,
+ * assigned on the first switch_mm, never reused (a 16-bit space; exhaustion is an error here,
+ * rollover with a generation is the kernel's answer and not modelled). ASID 0 is not used;
+ * init_mm gets one like any mm, its kernel entries are global where the format says so.
+ *
+ * Stale-TLB audit: at a quiescent point (no CPU translating, no gather open on the mm) every
+ * cached entry must agree with a fresh read-only walk of the tables: same page, same leaf
+ * level, and no right the tables do not grant now (after the dirty rule: a cached write on a
+ * page whose dirty state was cleared is stale too). A disagreement means an operation changed
+ * live tables and did not flush: the violation "stale-tlb". Fewer cached rights than the tables
+ * grant is fine (the next access refaults into the walk). Entries of dead mms are skipped: their
+ * ASID is never reused.
+ *
+ * Not modelled: paging-structure (walk) caches, so a freed table is only reachable by an
+ * in-flight walk, which the shootdown's wait covers; the contiguous hint (entries are cached
+ * per page); x86's lazy-TLB tlb_gen catch-up (an offline CPU applies queued requests instead).
+ */
+public final class Mmu {
+    /** {@code tlb_single_page_flush_ceiling} (x86 default 33): larger ranges flush the whole mm. */
+    public static final int DEFAULT_FLUSH_CEILING = 33;
+    private static final long ACK_TIMEOUT_NANOS = 10_000_000_000L;
+
+    private final PageTables pt;
+    private final Architecture arch;
+    private final HardwareWalker walker;
+    private final List<CpuMmu> cpus = new CopyOnWriteArrayList<>();
+    private final ConcurrentHashMap<Mm, MmContext> contexts = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Integer, MmContext> byAsid = new ConcurrentHashMap<>();
+    private final AtomicInteger nextAsid = new AtomicInteger(1);
+    private final List<FlushObserver> observers = new CopyOnWriteArrayList<>();
+    private final AtomicLong flushes = new AtomicLong();
+    private final AtomicInteger dropFlushes = new AtomicInteger();
+    private volatile TableFreer tableFreer;
+    private volatile int flushCeiling = DEFAULT_FLUSH_CEILING;
+    private final long kernelRoot;
+
+    public Mmu(PageTables pt) {
+        this.pt = pt;
+        this.arch = pt.arch();
+        this.walker = new HardwareWalker(arch.geometry(), arch.format(), HardwareRules.of(arch.format()), pt.memory());
+        // tlb_remove_table with MMU_GATHER_RCU_TABLE_FREE: after the flush, dtor and free wait for a grace period.
+        this.tableFreer = tables -> tables.forEach(pt::tlbRemoveTable);
+        this.kernelRoot = pt.pa(pt.initMm().pgd());
+    }
+
+    public Architecture arch() {
+        return arch;
+    }
+
+    public PageTables pageTables() {
+        return pt;
+    }
+
+    long kernelRoot() {
+        return kernelRoot;
+    }
+
+    /** The A/D mode modelled for this architecture, in one line. */
+    public String accessedDirtyMode() {
+        return walker.rules().accessedDirtyMode();
+    }
+
+    /* ---- CPUs ---- */
+
+    /**
+     * The MMU of simulated CPU {@code cpu} (created on first use with a 1024-entry base TLB and
+     * 64-entry block TLBs), also stored in the CPU's MMU slot so the kernel can find it.
+     */
+    public CpuMmu attach(SimCpu cpu) {
+        return attach(cpu, 1024, 64);
+    }
+
+    public synchronized CpuMmu attach(SimCpu cpu, int baseEntries, int blockEntries) {
+        Object s = cpu.mmuState();
+        if (s instanceof CpuMmu && ((CpuMmu) s).mmu() == this) {
+            return (CpuMmu) s;
+        }
+        if (Integer.bitCount(baseEntries) != 1 || Integer.bitCount(blockEntries) != 1) {
+            throw new IllegalArgumentException("TLB sizes must be powers of two: " + baseEntries + ", " + blockEntries);
+        }
+        CpuMmu c = new CpuMmu(this, cpu.id(), walker, baseEntries, blockEntries);
+        cpu.setMmuState(c);
+        cpus.add(c);
+        return c;
+    }
+
+    public List<CpuMmu> cpus() {
+        return new ArrayList<>(cpus);
+    }
+
+    MmContext context(Mm mm) {
+        return contexts.computeIfAbsent(mm, m -> {
+            int asid = nextAsid.getAndIncrement();
+            if (asid >= CpuMmu.GLOBAL_ASID) {
+                throw new IllegalStateException("ASID space exhausted (no rollover modelled)");
+            }
+            MmContext c = new MmContext(m, asid);
+            byAsid.put(asid, c);
+            return c;
+        });
+    }
+
+    /* ---- flushes ---- */
+
+    public void flushRange(Mm mm, long start, long end) {
+        MmContext c = contexts.get(mm);
+        if (c != null) { // never switched to: no TLB holds its ASID
+            shootdown(new FlushRequest(FlushRequest.Kind.RANGE, c.asid, start, end));
+        } else {
+            countOnly(new FlushRequest(FlushRequest.Kind.RANGE, 0, start, end));
+        }
+    }
+
+    public void flushPage(Mm mm, long va) {
+        long page = arch.geometry().pageSize();
+        flushRange(mm, va & -page, (va & -page) + page);
+    }
+
+    public void flushMm(Mm mm) {
+        MmContext c = contexts.get(mm);
+        if (c != null) {
+            shootdown(new FlushRequest(FlushRequest.Kind.MM, c.asid, 0, 0));
+        } else {
+            countOnly(new FlushRequest(FlushRequest.Kind.MM, 0, 0, 0));
+        }
+    }
+
+    public void flushAll() {
+        shootdown(new FlushRequest(FlushRequest.Kind.ALL, FlushRequest.ANY_ASID, 0, 0));
+    }
+
+    public void flushKernelRange(long start, long end) {
+        shootdown(new FlushRequest(FlushRequest.Kind.KERNEL_RANGE, FlushRequest.ANY_ASID, start, end));
+    }
+
+    /** Flushes issued (including those no TLB needed). */
+    public long flushes() {
+        return flushes.get();
+    }
+
+    private void countOnly(FlushRequest req) {
+        flushes.incrementAndGet();
+        for (FlushObserver o : observers) {
+            o.flushed(req);
+        }
+    }
+
+    private void shootdown(FlushRequest req) {
+        if (dropFlushes.get() > 0 && dropFlushes.getAndDecrement() > 0) {
+            return; // fault injection: the negative control for the stale-TLB audit
+        }
+        flushes.incrementAndGet();
+        CpuMmu self = CpuMmu.ofCurrentThread(this);
+        Thread me = Thread.currentThread();
+        List<CpuMmu> all = cpus;
+        int n = all.size();
+        if (self == null) {
+            for (CpuMmu c : all) {
+                if (c.owner == me) {
+                    self = c;
+                }
+            }
+        }
+        if (n > 0) {
+            long[] seq = new long[n];
+            for (int i = 0; i < n; i++) {
+                CpuMmu c = all.get(i);
+                if (c == self || c.owner == me) {
+                    c.apply(req);
+                } else {
+                    seq[i] = c.post(req);
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                CpuMmu c = all.get(i);
+                if (c != self && c.owner != me) {
+                    awaitAck(c, seq[i], req, self);
+                }
+            }
+        }
+        for (FlushObserver o : observers) {
+            o.flushed(req);
+        }
+    }
+
+    private static void awaitAck(CpuMmu c, long seq, FlushRequest req, CpuMmu self) {
+        long deadline = 0;
+        int spins = 0;
+        while (c.acked() < seq && c.online && (req.asid() == FlushRequest.ANY_ASID || c.activeAsid == req.asid())) {
+            if (self != null) {
+                self.poll();
+            }
+            if (++spins < 64) {
+                Thread.onSpinWait();
+                continue;
+            }
+            Thread.yield();
+            long now = System.nanoTime();
+            if (deadline == 0) {
+                deadline = now + ACK_TIMEOUT_NANOS;
+            } else if (now - deadline > 0) {
+                throw new LockProtocolError("TLB shootdown " + req + " not acknowledged by " + c
+                        + " in 10 s: an online CPU must translate, poll() or leave()");
+            }
+        }
+    }
+
+    /* ---- mmu_gather ---- */
+
+    /** {@code tlb_gather_mmu}: a gather for {@code mm}; close it (try-with-resources) to flush and free. */
+    public TlbGather gather(Mm mm) {
+        return new TlbGather(this, mm);
+    }
+
+    /** Where gathers hand tables after the flush (default: free at once). */
+    public void setTableFreer(TableFreer f) {
+        tableFreer = f;
+    }
+
+    TableFreer tableFreer() {
+        return tableFreer;
+    }
+
+    public int flushCeiling() {
+        return flushCeiling;
+    }
+
+    public void setFlushCeiling(int pages) {
+        flushCeiling = pages;
+    }
+
+    void flushPendingInc(Mm mm) {
+        context(mm).flushPending.incrementAndGet();
+    }
+
+    void flushPendingDec(Mm mm) {
+        context(mm).flushPending.decrementAndGet();
+    }
+
+    /** {@code mm_tlb_flush_pending}. */
+    public boolean flushPending(Mm mm) {
+        MmContext c = contexts.get(mm);
+        return c != null && c.flushPending.get() > 0;
+    }
+
+    public void addObserver(FlushObserver o) {
+        observers.add(o);
+    }
+
+    /** Fault injection: the next {@code n} shootdowns are silently dropped (a "missing flush"). */
+    public void dropNextFlushes(int n) {
+        dropFlushes.set(n);
+    }
+
+    /* ---- stale-TLB audit ---- */
+
+    /**
+     * Compares every CPU's cached entries with the tables. Call at a quiescent point (no CPU
+     * thread translating). Violations are returned and recorded in the machine's log.
+     */
+    public List<Violation> audit() {
+        List<Violation> out = new ArrayList<>();
+        WalkResult r = new WalkResult();
+        for (CpuMmu c : cpus) {
+            c.forEachEntry((va, asid, li, pa, rights) -> {
+                MmContext ctx = asid == CpuMmu.GLOBAL_ASID ? contexts.get(pt.initMm()) : byAsid.get(asid);
+                if (asid == CpuMmu.GLOBAL_ASID && ctx == null) {
+                    ctx = context(pt.initMm());
+                }
+                if (ctx == null || ctx.mm.isDead() || ctx.flushPending.get() > 0) {
+                    return;
+                }
+                String why = null;
+                if (!c.auditWalk(va, ctx, r)) {
+                    why = "tables give " + Translation.faultOf(r.fault);
+                } else if (r.levelIndex != li) {
+                    why = "tables map it at " + r.level + " (TLB entry of another size)";
+                } else if (r.pagePa != pa) {
+                    why = "tables map pa 0x" + Long.toHexString(r.pagePa);
+                } else if ((rights & ~r.rights) != 0) {
+                    why = "tables grant only " + Rights.toString(r.rights);
+                }
+                if (why != null) {
+                    out.add(new Violation("stale-tlb", c + " caches va 0x" + Long.toHexString(va) + " -> pa 0x"
+                            + Long.toHexString(pa) + " " + Rights.toString(rights) + " for " + ctx.mm + ", but " + why
+                            + " (missing flush)"));
+                }
+            });
+        }
+        for (Violation v : out) {
+            pt.log().record(v);
+        }
+        return out;
+    }
+}

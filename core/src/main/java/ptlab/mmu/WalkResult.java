@@ -1,0 +1,32 @@
+package ptlab.mmu;
+
+import ptlab.arch.Level;
+import ptlab.phys.PageDesc;
+
+/**
+ * Scratch result of one hardware walk, owned by one CPU (never shared), so the hot path
+ * allocates nothing. After a successful walk {@link #fault} is 0.
+ */
+final class WalkResult {
+    /** 0, or a fault word ({@link Translation#faultWord}). */
+    long fault;
+    /** PA of the accessed byte's granule-aligned page within the leaf. */
+    long pagePa;
+    /** Base PA of the leaf (start of the block or NAPOT run). */
+    long leafPa;
+    /** Bytes the leaf maps. */
+    long leafSize;
+    Level level;
+    /** Index of {@link #level} among the run-time levels. */
+    int levelIndex;
+    /** Rights a TLB may cache (after controls and the dirty rule). */
+    int rights;
+    boolean global;
+    /** Per level: the last table PA walked through and its descriptor (see HardwareWalker's notes). */
+    final long[] memoPa = new long[5];
+    final PageDesc[] memoDesc = new PageDesc[5];
+
+    WalkResult() {
+        java.util.Arrays.fill(memoPa, -1L);
+    }
+}
