@@ -219,7 +219,7 @@ public record Analysis(Rebuilt rebuilt, List<LevelStats> levels, long pgtablesBy
                 }
                 // Hidden-table candidates (each span once, VMAs are in address order).
                 boolean hasPteLevel = pmdTable != null && !fmt.isNone(PageTables.read(pmdTable, geo.index(pmdL, a)));
-                if (!hasPteLevel && a != lastPte) {
+                if (!hasPteLevel && !t.hugetlb() && a != lastPte) {
                     ptes++;
                     lastPte = a;
                 }

@@ -59,7 +59,8 @@ public final class Rebuild {
     }
 
     /** A VMA of the rebuilt space and the maps lines it came from (one, unless granule rounding merged some). */
-    public record Target(long start, long end, int flags, Restore.Backing backing, long pgoff, List<Integer> sources, boolean pfnmap) {}
+    public record Target(long start, long end, int flags, Restore.Backing backing, long pgoff, List<Integer> sources, boolean pfnmap,
+            boolean hugetlb) {}
 
     /**
      * Rebuilds {@code snap} on {@code arch}; with {@code thpAlways}, as if THP were {@code always}:
@@ -195,10 +196,10 @@ public final class Rebuild {
                 List<Integer> src = new ArrayList<>(prev.sources());
                 src.add(i);
                 out.add(new Target(prev.start(), Math.max(prev.end(), en), prev.flags() | flags, prev.backing(), prev.pgoff(), src,
-                        prev.pfnmap() || pfnmap));
+                        prev.pfnmap() || pfnmap, prev.hugetlb() || hugetlb));
                 continue;
             }
-            out.add(new Target(s, en, flags, b, Math.max(0, pgoff), List.of(i), pfnmap));
+            out.add(new Target(s, en, flags, b, Math.max(0, pgoff), List.of(i), pfnmap, hugetlb));
         }
         if (skipped > 0) {
             notes.add(skipped + " VMA(s) do not fit " + arch.name() + "'s user address space (TASK_SIZE 0x" + Long.toHexString(taskSize)
@@ -210,8 +211,8 @@ public final class Rebuild {
     /** PMD-aligned regions of {@code t} to map with huge PMDs. */
     private long[] hugeRegions(Target t, long pmd) {
         List<Long> out = new ArrayList<>();
-        if (thpAlways) {
-            if (t.backing() == Restore.Backing.ANON && (t.flags() & Vma.NOHUGEPAGE) == 0 && pmd <= (1L << 30)) {
+        if (thpAlways && t.backing() == Restore.Backing.ANON) {
+            if ((t.flags() & Vma.NOHUGEPAGE) == 0 && pmd <= (1L << 30)) {
                 for (long h = (t.start() + pmd - 1) & -pmd; Long.compareUnsigned(h + pmd, t.end()) <= 0 && h + pmd > h; h += pmd) {
                     if (anyOccupied(t, h, h + pmd)) {
                         out.add(h);
