@@ -82,6 +82,44 @@ public final class Pagemap {
         return chunks[(int) (byteOff >>> CHUNK_SHIFT)].getLong((int) (byteOff & ((1L << CHUNK_SHIFT) - 1)));
     }
 
+    /**
+     * The occupied entries among {@code n} entries from {@code first}: their offsets from
+     * {@code first} and their values, read in bulk (a scan that stays fast before the JIT warms up).
+     */
+    public Occupied occupied(long first, long n) {
+        long[] idx = new long[16];
+        long[] val = new long[16];
+        int count = 0;
+        long[] buf = new long[(int) Math.min(n, 1 << 16)];
+        for (long done = 0; done < n;) {
+            long byteOff = (first + done) << 3;
+            int chunk = (int) (byteOff >>> CHUNK_SHIFT);
+            int inChunk = (int) (byteOff & ((1L << CHUNK_SHIFT) - 1));
+            int len = (int) Math.min(Math.min(buf.length, n - done), ((1L << CHUNK_SHIFT) - inChunk) >>> 3);
+            chunks[chunk].slice(inChunk, len * 8).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(buf, 0, len);
+            for (int i = 0; i < len; i++) {
+                if ((buf[i] & OCCUPIED) != 0) {
+                    if (count == idx.length) {
+                        idx = java.util.Arrays.copyOf(idx, count * 2);
+                        val = java.util.Arrays.copyOf(val, count * 2);
+                    }
+                    idx[count] = done + i;
+                    val[count] = buf[i];
+                    count++;
+                }
+            }
+            done += len;
+        }
+        return new Occupied(java.util.Arrays.copyOf(idx, count), java.util.Arrays.copyOf(val, count));
+    }
+
+    /** Offsets (ascending) and values of occupied entries. */
+    public record Occupied(long[] index, long[] value) {
+        public int size() {
+            return index.length;
+        }
+    }
+
     public static boolean occupied(long e) {
         return (e & OCCUPIED) != 0;
     }

@@ -50,12 +50,20 @@ public final class Rebuild {
     private final boolean thpAlways;
     private final List<String> notes = new ArrayList<>();
     private final Map<Long, SmapsEntry> smaps;
+    /** Occupied pagemap entries per maps line (null above the user limit). */
+    private final Pagemap.Occupied[] occ;
 
     private Rebuild(Snapshot snap, Architecture arch, boolean thpAlways) {
         this.snap = snap;
         this.arch = arch;
         this.thpAlways = thpAlways;
         this.smaps = snap.smapsByStart();
+        this.occ = new Pagemap.Occupied[snap.maps().size()];
+        for (int i = 0; i < occ.length; i++) {
+            if (snap.pagemapBase()[i] >= 0) {
+                occ[i] = snap.pagemap().occupied(snap.pagemapBase()[i], snap.maps().get(i).pages());
+            }
+        }
     }
 
     /** A VMA of the rebuilt space and the maps lines it came from (one, unless granule rounding merged some). */
@@ -91,12 +99,10 @@ public final class Rebuild {
             hugeRegions += h.length;
             for (int src : t.sources()) {
                 MapsEntry e = snap.maps().get(src);
-                long base = snap.pagemapBase()[src];
-                for (long i = 0, n = e.pages(); i < n; i++) {
-                    long pe = snap.pagemap().get(base + i);
-                    if (!Pagemap.occupied(pe)) {
-                        continue;
-                    }
+                Pagemap.Occupied o = occ[src];
+                for (int j = 0; j < o.size(); j++) {
+                    long i = o.index()[j];
+                    long pe = o.value()[j];
                     if ((pe & Pagemap.PRESENT) != 0) {
                         present++;
                     } else if ((pe & Pagemap.SWAPPED) != 0) {
@@ -135,12 +141,10 @@ public final class Rebuild {
             }
             for (int src : t.sources()) {
                 MapsEntry e = snap.maps().get(src);
-                long base = snap.pagemapBase()[src];
-                for (long i = 0, n = e.pages(); i < n; i++) {
-                    long pe = snap.pagemap().get(base + i);
-                    if (!Pagemap.occupied(pe)) {
-                        continue;
-                    }
+                Pagemap.Occupied o = occ[src];
+                for (int j = 0; j < o.size(); j++) {
+                    long i = o.index()[j];
+                    long pe = o.value()[j];
                     long va = (e.start() + (i << 12)) & -granule;
                     if (inHuge(h, va, pmd)) {
                         continue;
@@ -278,11 +282,16 @@ public final class Rebuild {
             MapsEntry e = snap.maps().get(src);
             long s = Math.max(from, e.start());
             long en = Math.min(to, e.end());
-            long base = snap.pagemapBase()[src];
-            for (long va = s; va < en; va += 4096) {
-                if (Pagemap.occupied(snap.pagemap().get(base + ((va - e.start()) >>> 12)))) {
-                    return true;
-                }
+            if (Long.compareUnsigned(s, en) >= 0) {
+                continue;
+            }
+            long[] idx = occ[src].index();
+            int k = java.util.Arrays.binarySearch(idx, (s - e.start()) >>> 12);
+            if (k < 0) {
+                k = -k - 1;
+            }
+            if (k < idx.length && idx[k] < (en - e.start()) >>> 12) {
+                return true;
             }
         }
         return false;
