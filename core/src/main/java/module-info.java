@@ -15,6 +15,7 @@ module ptlab.core {
     exports ptlab.kmap;
     exports ptlab.rcu;
     exports ptlab.mmu;
+    exports ptlab.snapshot;
     exports ptlab.mm;
     exports ptlab.check;
     exports ptlab.trace;

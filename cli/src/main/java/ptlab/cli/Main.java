@@ -15,7 +15,8 @@ import ptlab.PtlabException;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "The Linux page-table subsystem, simulated: replay traces, dump and check page tables.",
-        subcommands = {CommandLine.HelpCommand.class, SimulateCommand.class, ReplayCommand.class, ArchCommand.class, DumpCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, SimulateCommand.class, ReplayCommand.class, ArchCommand.class, DumpCommand.class,
+                SnapshotCommand.class})
 public final class Main implements Callable<Integer> {
     /** Exit status for bad input (unknown option, malformed file, bad argument). */
     public static final int EXIT_USAGE = 2;

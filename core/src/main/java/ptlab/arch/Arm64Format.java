@@ -369,4 +369,13 @@ public final class Arm64Format implements PteFormat {
     public boolean isCont(long e) {
         return (e & CONT) != 0;
     }
+
+    /**
+     * {@code arch/arm64/include/asm/pgtable.h} (6.10+): type in bits 7..3, offset in bits 57..12;
+     * VALID (0) and PRESENT_INVALID stay clear.
+     */
+    @Override
+    public long mkSwap(int type, long offset) {
+        return ((long) (type & 31) << 3) | ((offset & ((1L << 46) - 1)) << 12);
+    }
 }

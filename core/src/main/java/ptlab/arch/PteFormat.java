@@ -103,4 +103,14 @@ public interface PteFormat {
         PageProt p = prot(level, e);
         return mkLeaf(level, outputAddress(level, e), new PageProt(false, false, false, p.user(), false, false, false, p.type()));
     }
+
+    /* ---- swap entries (non-present, non-none PTEs) ---- */
+
+    /**
+     * A swap PTE for swap {@code type} (0..31) and page {@code offset} ({@code __swp_entry} +
+     * {@code __swp_entry_to_pte}): not none, not present. The caller must not pass type 0 with
+     * offset 0 where the format would make that word none (Linux never uses offset 0: it is the
+     * swap header).
+     */
+    long mkSwap(int type, long offset);
 }

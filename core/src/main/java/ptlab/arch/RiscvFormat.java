@@ -285,4 +285,13 @@ public final class RiscvFormat implements PteFormat {
     public boolean isCont(long e) {
         return (e & N) != 0;
     }
+
+    /**
+     * {@code arch/riscv/include/asm/pgtable.h}: type in bits 11..7, offset from bit 12; V (0) and
+     * PROT_NONE (the G bit, 5) stay clear.
+     */
+    @Override
+    public long mkSwap(int type, long offset) {
+        return ((long) (type & 31) << 7) | ((offset & ((1L << 52) - 1)) << 12);
+    }
 }

@@ -248,4 +248,14 @@ public final class X86Format implements PteFormat {
     public boolean isCont(long e) {
         return false;
     }
+
+    /**
+     * {@code arch/x86/include/asm/pgtable_64.h}: type in bits 63..59, the offset inverted (L1TF:
+     * a non-present entry must not point at real memory) in bits 58..9; P (0) and PROTNONE (8)
+     * stay clear. SWP_OFFSET_SHIFT = 9 + 5.
+     */
+    @Override
+    public long mkSwap(int type, long offset) {
+        return (~offset << 14 >>> 5) | ((long) (type & 31) << 59);
+    }
 }

@@ -109,7 +109,7 @@ final class Thp {
     }
 
     /** Installs a huge PMD if the entry is still none; deposits {@code deposit} (anonymous) first. */
-    private static boolean setPmd(Process p, PageDesc pmdTable, int pmdIdx, long headPfn, PageProt prot, PageDesc deposit) {
+    static boolean setPmd(Process p, PageDesc pmdTable, int pmdIdx, long headPfn, PageProt prot, PageDesc deposit) {
         Kernel k = p.k;
         SpinLock pml = k.pt.pmdLockptr(p.mm, pmdTable);
         pml.lock();

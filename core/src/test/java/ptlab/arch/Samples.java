@@ -76,10 +76,21 @@ final class Samples {
 
     /** Leaves at every leaf level; {@code extraAlign} adds alignment (a contiguous run). */
     static Gen<Leaf> leaves(Architecture a, boolean contiguousOnly) {
+        return leaves(a, contiguousOnly, false);
+    }
+
+    /**
+     * Leaves at every leaf level, or (with {@code hugeOnly}) above the PTE level only: a filter
+     * in the generator, not an assumption, so QuickTheories never runs out of examples.
+     */
+    static Gen<Leaf> leaves(Architecture a, boolean contiguousOnly, boolean hugeOnly) {
         Geometry g = a.geometry();
         List<Level> levels = new ArrayList<>(leafLevels(g));
         if (contiguousOnly) {
             levels.removeIf(l -> g.contiguousEntries(l) == 0);
+        }
+        if (hugeOnly) {
+            levels.remove(Level.PTE);
         }
         int bits = a.format().physAddrBits();
         Gen<Level> level = integers().between(0, levels.size() - 1).map(levels::get);

@@ -1,0 +1,104 @@
+package ptlab.snapshot;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import ptlab.PtlabException;
+
+/**
+ * {@code ptlab snapshot capture PID DIR}: copies {@code /proc/PID/maps}, {@code smaps} and
+ * {@code status} verbatim and writes {@code DIR/pagemap}: for each maps line below
+ * {@link Pagemap#USER_LIMIT}, in order, the pagemap entries of its pages.
+ */
+/*
+ * Implementation notes. maps is read first and the pagemap is read for exactly its ranges; a
+ * mapping that goes away meanwhile reads as zero entries (pagemap reports holes as 0). status
+ * is read last, so VmPTE includes any table created while the capture ran: a process that is
+ * quiet while captured gives matching files. Reading another process's pagemap needs
+ * PTRACE_MODE_READ (same user, or CAP_SYS_PTRACE); pfns are zero without CAP_SYS_ADMIN.
+ */
+public final class Capture {
+    private static final int BUF_ENTRIES = 1 << 16;
+
+    private Capture() {}
+
+    /** Captures {@code procDir} (normally {@code /proc/PID}) into {@code dir}; returns the pages written. */
+    public static long capture(Path procDir, Path dir) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new PtlabException(dir + ": cannot create (" + e.getMessage() + ")");
+        }
+        byte[] maps = readProc(procDir.resolve("maps"));
+        byte[] smaps = readProc(procDir.resolve("smaps"));
+        List<MapsEntry> entries = MapsParser.parse(procDir.resolve("maps").toString(),
+                new String(maps, java.nio.charset.StandardCharsets.ISO_8859_1));
+        long pages = 0;
+        Path pmIn = procDir.resolve("pagemap");
+        try (FileChannel in = FileChannel.open(pmIn, StandardOpenOption.READ);
+                FileChannel out = FileChannel.open(dir.resolve("pagemap"), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                        StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer buf = ByteBuffer.allocateDirect(BUF_ENTRIES * 8);
+            for (MapsEntry e : entries) {
+                if (Long.compareUnsigned(e.start(), Pagemap.USER_LIMIT) >= 0) {
+                    continue;
+                }
+                long pos = (e.start() >>> 12) * 8;
+                long left = e.pages() * 8;
+                while (left > 0) {
+                    buf.clear();
+                    buf.limit((int) Math.min(buf.capacity(), left));
+                    int n = in.read(buf, pos);
+                    if (n <= 0) {
+                        // Past the end of the address space the kernel reads nothing: pad with holes.
+                        buf.clear();
+                        buf.limit((int) Math.min(buf.capacity(), left));
+                        while (buf.hasRemaining()) {
+                            buf.put((byte) 0);
+                        }
+                        n = buf.limit();
+                    }
+                    buf.flip();
+                    while (buf.hasRemaining()) {
+                        out.write(buf);
+                    }
+                    pos += n;
+                    left -= n;
+                }
+                pages += e.pages();
+            }
+        } catch (NoSuchFileException e) {
+            throw new PtlabException(pmIn + ": no such process or file");
+        } catch (IOException e) {
+            throw new PtlabException(pmIn + ": cannot read (" + e.getMessage() + ")");
+        }
+        byte[] status = readProc(procDir.resolve("status"));
+        write(dir.resolve("maps"), maps);
+        write(dir.resolve("smaps"), smaps);
+        write(dir.resolve("status"), status);
+        return pages;
+    }
+
+    private static byte[] readProc(Path p) {
+        try {
+            return Files.readAllBytes(p);
+        } catch (NoSuchFileException e) {
+            throw new PtlabException(p + ": no such process or file");
+        } catch (IOException e) {
+            throw new PtlabException(p + ": cannot read (" + e.getMessage() + ")");
+        }
+    }
+
+    private static void write(Path p, byte[] b) {
+        try {
+            Files.write(p, b);
+        } catch (IOException e) {
+            throw new PtlabException(p + ": cannot write (" + e.getMessage() + ")");
+        }
+    }
+}

@@ -1,0 +1,75 @@
+package ptlab.snapshot;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A loaded capture directory: {@code maps}, {@code smaps}, {@code status} and {@code pagemap}
+ * (the contract of {@code DESIGN.md}, "Snapshots"). Loading never reads {@code /proc}.
+ *
+ * @param pagemapBase for each maps line, the index of its first entry in the pagemap, or -1 for
+ *                    a line at or above {@link Pagemap#USER_LIMIT}
+ */
+public record Snapshot(Path dir, List<MapsEntry> maps, List<SmapsEntry> smaps, Status status, Pagemap pagemap, long[] pagemapBase) {
+
+    /**
+     * Loads and cross-checks a capture.
+     *
+     * @throws SnapshotFormatException for any missing, truncated or malformed file
+     */
+    public static Snapshot load(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new SnapshotFormatException(dir.toString(), Files.exists(dir) ? "not a directory" : "no such directory");
+        }
+        List<MapsEntry> maps = MapsParser.parse(name(dir, "maps"), read(dir, "maps"));
+        List<SmapsEntry> smaps = SmapsParser.parse(name(dir, "smaps"), read(dir, "smaps"));
+        Status status = StatusParser.parse(name(dir, "status"), read(dir, "status"));
+        long[] base = new long[maps.size()];
+        long total = 0;
+        for (int i = 0; i < maps.size(); i++) {
+            MapsEntry e = maps.get(i);
+            if (Long.compareUnsigned(e.start(), Pagemap.USER_LIMIT) >= 0) {
+                base[i] = -1;
+                continue;
+            }
+            if (Long.compareUnsigned(e.end(), Pagemap.USER_LIMIT) > 0) {
+                throw new SnapshotFormatException(name(dir, "maps"), e.line(), "mapping " + e.label() + " crosses 0x800000000000");
+            }
+            base[i] = total;
+            total += e.pages();
+        }
+        Pagemap pm = Pagemap.open(dir.resolve("pagemap"), name(dir, "pagemap"), total);
+        return new Snapshot(dir, maps, smaps, status, pm, base);
+    }
+
+    /** The smaps block with exactly the range of {@code e}, if smaps has one. */
+    public Map<Long, SmapsEntry> smapsByStart() {
+        Map<Long, SmapsEntry> m = new HashMap<>();
+        for (SmapsEntry s : smaps) {
+            m.put(s.header().start(), s);
+        }
+        return m;
+    }
+
+    static String name(Path dir, String file) {
+        return dir.resolve(file).toString();
+    }
+
+    private static String read(Path dir, String file) {
+        Path p = dir.resolve(file);
+        try {
+            byte[] b = Files.readAllBytes(p);
+            return new String(b, StandardCharsets.ISO_8859_1);
+        } catch (NoSuchFileException e) {
+            throw new SnapshotFormatException(p.toString(), "missing (a capture holds maps, smaps, status and pagemap)");
+        } catch (IOException e) {
+            throw new SnapshotFormatException(p.toString(), "cannot read (" + e.getMessage() + ")");
+        }
+    }
+}

@@ -1,0 +1,108 @@
+package ptlab.snapshot;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import ptlab.arch.Architectures;
+import ptlab.arch.Level;
+import ptlab.arch.PteFormat;
+import ptlab.check.Checker;
+import ptlab.pgtable.PageTables;
+import ptlab.phys.PageDesc;
+
+/** Rebuilds of hand-made captures with exact expectations: deposits, file PMDs, hugetlb, swap and marker entries. */
+class SnapshotRebuildTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void mixedLayoutRebuildsWithLinuxDepositRules() throws Exception {
+        Snapshot s = Snapshot.load(Synthetic.mixed().write(tmp.resolve("cap")));
+        assertThat(s.maps()).hasSize(4);
+        assertThat(s.pagemapBase()[3]).isEqualTo(-1);
+        Rebuilt r = Rebuild.run(s, Architectures.defaultArch(), false);
+        Analysis a = Analysis.of(r);
+        Helpers.assertClean(a);
+        assertThat(r.thps()).isEqualTo(1);
+        assertThat(r.filePmds()).as("file THP and hugetlb page: PMDs without deposit").isEqualTo(2);
+        assertThat(r.swapped()).isEqualTo(1);
+        assertThat(r.markers()).isEqualTo(1);
+        Analysis.LevelStats pte = a.levels().get(3);
+        assertThat(pte.tables()).isEqualTo(1);
+        assertThat(pte.deposited()).isEqualTo(1);
+        assertThat(a.pgtablesBytes()).isEqualTo(16 << 10);
+        assertThat(a.verdict()).isEqualTo(Analysis.Verdict.MATCH);
+        // The swap entry is a real non-present entry in a real table.
+        PageTables pt = r.kernel().pageTables();
+        PteFormat fmt = pt.format();
+        long va = 0x7f00_0000_0000L + (2 << 20) + 7 * 4096;
+        PageDesc t = r.kernel().walker().installer().lookup(r.process().mm(), va, Level.PTE);
+        long e = PageTables.read(t, 7);
+        assertThat(fmt.isNone(e)).isFalse();
+        assertThat(fmt.isPresent(e)).isFalse();
+        assertThat(e).isEqualTo(fmt.mkSwap(1, 77));
+        // Histogram: the PTE table holds 2 entries, the deposit 0.
+        assertThat(pte.histogram()[2]).isEqualTo(1);
+        assertThat(pte.histogram()[0]).isEqualTo(1);
+        // Exit frees every table and page: only swapper_pg_dir and the zero page stay allocated.
+        r.process().exit();
+        assertThat(Checker.check(pt)).isEmpty();
+        assertThat(pt.allocator().allocatedFrames()).isEqualTo((1L << r.arch().pgdOrder()) + 1);
+    }
+
+    @Test
+    void vmPteAboveTheRebuildIsExplainedOnlyWithinTheHiddenTableBound() throws Exception {
+        Snapshot s = Snapshot.load(Synthetic.mixed().vmPteKb(20).write(tmp.resolve("more")));
+        Analysis a = Analysis.of(Rebuild.run(s, Architectures.defaultArch(), false));
+        assertThat(a.verdict()).isEqualTo(Analysis.Verdict.EXPLAINED);
+        assertThat(a.hidden().pteSpans()).as("the empty 2 MiB region of the anon VMA and the file VMA's first").isEqualTo(2);
+        Snapshot less = Snapshot.load(Synthetic.mixed().vmPteKb(12).write(tmp.resolve("less")));
+        assertThat(Analysis.of(Rebuild.run(less, Architectures.defaultArch(), false)).verdict()).isEqualTo(Analysis.Verdict.UNEXPLAINED);
+        Snapshot far = Snapshot.load(Synthetic.mixed().vmPteKb(4096).write(tmp.resolve("far")));
+        assertThat(Analysis.of(Rebuild.run(far, Architectures.defaultArch(), false)).verdict()).isEqualTo(Analysis.Verdict.UNEXPLAINED);
+    }
+
+    @Test
+    void whatIfThpAlwaysAndOtherArchitectures() throws Exception {
+        Snapshot s = Snapshot.load(Synthetic.mixed().write(tmp.resolve("cap")));
+        Analysis always = Analysis.of(Rebuild.run(s, Architectures.defaultArch(), true));
+        Helpers.assertClean(always);
+        // The swap/marker region becomes a THP too: its deposit costs the same one PTE table.
+        assertThat(always.rebuilt().thps()).isEqualTo(2);
+        assertThat(always.pgtablesBytes()).isEqualTo(16 << 10);
+        for (String name : List.of("arm64-64k-48", "arm64-16k-47", "x86_64-5l", "riscv-sv39", "arm64-4k-39")) {
+            Analysis w = Analysis.of(Rebuild.run(s, Architectures.byName(name), false));
+            Helpers.assertClean(w);
+            assertThat(w.walkedBytes()).isEqualTo(w.pgtablesBytes());
+        }
+        Analysis a64 = Analysis.of(Rebuild.run(s, Architectures.byName("arm64-64k-48"), false));
+        // 64 KiB granule: one 8192-entry PTE table (64 KiB) covers all 14 MiB; the PMD level is the root's child.
+        assertThat(a64.levels().get(a64.levels().size() - 1).tables()).isEqualTo(1);
+        StringWriter out = new StringWriter();
+        TextReport.print(new PrintWriter(out), Analysis.of(Rebuild.run(s, Architectures.defaultArch(), false)), List.of(always, a64), 5);
+        String text = out.toString();
+        assertThat(text).contains("--thp always").contains("arm64-64k-48");
+        assertThat(text.strip().lines().reduce((x, y) -> y).orElseThrow()).isEqualTo("pgtables_kB=16 VmPTE_kB=16");
+        String html = HtmlReport.render(always, List.of(a64), 5);
+        assertThat(html).contains("<svg").doesNotContain("<script").doesNotContain("src=").doesNotContain("href=");
+    }
+
+    @Test
+    void swapEntriesAreNonPresentAndNotNoneOnEveryFormat() {
+        for (var arch : Architectures.all()) {
+            PteFormat f = arch.format();
+            for (int type = 0; type < 32; type++) {
+                for (long off : new long[] {1, 77, 1L << 30, (1L << 40) - 1}) {
+                    long e = f.mkSwap(type, off);
+                    assertThat(f.isNone(e)).as(arch + " type " + type + " off " + off).isFalse();
+                    assertThat(f.isPresent(e)).as(arch + " type " + type + " off " + off).isFalse();
+                }
+            }
+        }
+    }
+}
