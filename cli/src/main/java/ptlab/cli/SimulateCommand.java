@@ -1,6 +1,10 @@
 package ptlab.cli;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -14,62 +18,165 @@ import ptlab.arch.Architectures;
 import ptlab.arch.Level;
 import ptlab.cpu.Violation;
 import ptlab.pgtable.KernelConfig;
-import ptlab.sim.DefaultScenario;
+import ptlab.sim.Sample;
+import ptlab.sim.Scenarios;
+import ptlab.sim.SimHtml;
+import ptlab.sim.SimReport;
+import ptlab.sim.Simulation;
+import ptlab.sim.Step;
 
-/** {@code ptlab simulate}: runs the built-in scenario on every architecture (or one) and prints a summary. */
+/**
+ * {@code ptlab simulate}: runs a scenario (the built-in one by default) on a simulated machine
+ * per architecture and prints a summary ending in {@code violations: N}; exit status 1 if the
+ * checker found any, 2 for bad input.
+ */
 @Command(name = "simulate", mixinStandardHelpOptions = true,
-        description = "Run the built-in scenario: processes built concurrently by simulated CPUs, forked, protected, reclaimed, "
-                + "collapsed, unmapped and exited, with the invariant checker after every phase.")
+        description = {"Run a scenario on a simulated machine: boot (linear map, vmalloc, vmemmap), processes faulting on several CPUs, "
+                + "lockless walkers under RCU, the linear-map split under stop_machine, memory hot-add, fork, protect, reclaim, "
+                + "collapse, unmap and exit, with the invariant checker. Prints a summary ending in 'violations: N'.",
+            "The scenario language is the trace language plus kernel-side steps: see docs/scenario.md, or --print-scenario."})
 final class SimulateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--arch", description = "Only this architecture (default: all).")
+    @Option(names = "--arch", description = "Architecture, or 'all' for every one (default: ${DEFAULT-VALUE}).", defaultValue = "all")
     String arch;
 
-    @Option(names = "--cpus", description = "Simulated CPUs (threads) faulting concurrently (default: ${DEFAULT-VALUE}).", defaultValue = "4")
+    @Option(names = "--cpus", description = "Simulated CPUs for parallel steps and stop_machine (default: ${DEFAULT-VALUE}).",
+            defaultValue = "4")
     int cpus;
 
-    @Option(names = "--seed", description = "Seed of the scenario (default: ${DEFAULT-VALUE}).", defaultValue = "1")
+    @Option(names = "--seed", description = "Seed of the run (walkers' choices); same seed, same report (default: ${DEFAULT-VALUE}).",
+            defaultValue = "1")
     long seed;
 
-    @Option(names = "--ram", description = "Simulated RAM in GiB (default: ${DEFAULT-VALUE}).", defaultValue = "16")
-    long ramGib;
+    @Option(names = "--ram", description = "Simulated RAM, e.g. 4G or 512M (default: ${DEFAULT-VALUE}).", defaultValue = "4G")
+    String ram;
+
+    @Option(names = "--check-every", paramLabel = "N",
+            description = "Also run the checker after every N steps (0: only at 'check' steps and the end; default: ${DEFAULT-VALUE}).",
+            defaultValue = "0")
+    int checkEvery;
+
+    @Option(names = "--scenario", paramLabel = "FILE", description = "Run this scenario instead of the built-in one.")
+    Path scenario;
+
+    @Option(names = "--print-scenario", description = "Print the built-in scenario and exit.")
+    boolean printScenario;
+
+    @Option(names = "--report", paramLabel = "FILE", description = "Write an HTML report (charts of page-table memory and occupancy).")
+    Path report;
+
+    @Option(names = "--jfr", paramLabel = "FILE", description = "Record JFR events (table alloc/free, split, collapse, sync, TLB flush, "
+            + "grace period) to FILE, for JDK Mission Control.")
+    Path jfr;
+
+    @Option(names = "--quiet", description = "No progress bar.")
+    boolean quiet;
 
     @Override
-    public Integer call() {
-        if (cpus < 1 || cpus > 256) {
-            throw new PtlabException("--cpus must be between 1 and 256: " + cpus);
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        if (printScenario) {
+            out.print(Scenarios.defaultText());
+            out.flush();
+            return 0;
         }
-        if (ramGib < 1 || ramGib > (1L << 16)) {
-            throw new PtlabException("--ram must be between 1 and 65536 GiB: " + ramGib);
+        if (cpus < 2 || cpus > 64) {
+            throw new PtlabException("--cpus must be between 2 and 64: " + cpus);
+        }
+        if (checkEvery < 0) {
+            throw new PtlabException("--check-every must not be negative: " + checkEvery);
+        }
+        long ramBytes = Sizes.parse("--ram", ram);
+        if (ramBytes < (256L << 20) || ramBytes > (1L << 40)) {
+            throw new PtlabException("--ram must be between 256M and 1T: " + ram);
         }
         List<Architecture> archs = new ArrayList<>();
-        if (arch != null) {
-            archs.add(Architectures.byName(arch));
-        } else {
+        if (arch.equals("all")) {
             archs.addAll(Architectures.all());
+        } else {
+            archs.add(Architectures.byName(arch));
         }
-        PrintWriter out = spec.commandLine().getOut();
-        out.printf("ptlab simulate: %d architecture(s), %d cpus, seed %d, %d GiB RAM%n", archs.size(), cpus, seed, ramGib);
-        out.printf("%-14s %5s %5s %5s %5s %6s %10s %8s %8s %8s %6s %7s %6s%n", "arch", "pgd", "p4d", "pud", "pmd", "pte", "VmPTE_kB",
-                "ctors", "dtors", "ptlocks", "races", "flushes", "ms");
+        List<Step> steps = scenario == null ? Scenarios.builtIn() : Scenarios.load(scenario);
+        String name = scenario == null ? Scenarios.DEFAULT_NAME : scenario.toString();
+        Recorder rec = jfr == null ? null : Recorder.start(jfr);
+        List<SimReport> reports = new ArrayList<>();
+        out.printf("ptlab simulate: %s, %d architecture(s), %d steps, %d cpus, %s RAM, seed %d%n", name, archs.size(), steps.size(),
+                cpus, ram, seed);
+        out.printf("%-13s %5s %5s %5s %6s %7s %9s %8s %8s %6s %6s %6s %7s %7s %6s %5s %6s%n", "arch", "pgd", "p4d", "pud", "pmd", "pte",
+                "peak_kB", "ctors", "dtors", "dynptl", "syncs", "split", "flushes", "shootdn", "gps", "viol", "ms");
+        out.flush();
         int violations = 0;
-        for (Architecture a : archs) {
-            KernelConfig cfg = KernelConfig.of(a).withRam(ramGib << 30);
-            DefaultScenario.Result r = new DefaultScenario(cfg, cpus, seed).run();
-            long[] t = r.peakTablesPerLevel();
-            out.printf("%-14s %5s %5s %5s %5s %6d %10d %8d %8d %8d %6d %7d %6d%n", r.arch(), cell(a, Level.PGD, t), cell(a, Level.P4D, t),
-                    cell(a, Level.PUD, t), cell(a, Level.PMD, t), t[Level.PTE.ordinal()], r.peakPgtablesBytes() >> 10, r.ctors(),
-                    r.dtors(), r.ptlockInits(), r.installRacesLost(), r.tlbFlushes(), r.millis());
-            for (Violation v : r.violations()) {
-                out.println("  violation " + v);
+        try (Progress progress = new Progress((long) archs.size() * steps.size(), quiet)) {
+            for (int ai = 0; ai < archs.size(); ai++) {
+                Architecture a = archs.get(ai);
+                KernelConfig cfg = KernelConfig.of(a).withRam(ramBytes);
+                long base = (long) ai * steps.size();
+                SimReport r = new Simulation(cfg, cpus, seed, checkEvery).run(steps, i -> progress.update(base + i, a.name()));
+                reports.add(r);
+                row(out, r);
+                violations += r.violations().size();
             }
-            violations += r.violations().size();
+        } finally {
+            if (rec != null) {
+                rec.stop();
+            }
         }
-        out.println("tables per level and VmPTE at the peak (3 processes); ctors/dtors over the whole run; races = install races lost");
+        out.println("  tables per level at the peak of NR_PAGETABLE (every mm, init_mm included); peak_kB = NR_PAGETABLE at the peak;");
+        out.println("  dynptl = dynamic ptlock allocations; syncs = kernel-half syncs; split = tables the linear-map split made;");
+        out.println("  flushes = TLB flushes, shootdn = shootdown requests to other CPUs; gps = RCU grace periods; viol = violations");
+        if (archs.size() == 1) {
+            details(out, reports.get(0));
+        }
+        for (SimReport r : reports) {
+            for (String n : r.notes()) {
+                out.println(r.config().arch().name() + ": " + n);
+            }
+            for (Violation v : r.violations()) {
+                out.println(r.config().arch().name() + ": violation " + v);
+            }
+        }
+        if (report != null) {
+            Files.writeString(report, SimHtml.render(reports, name), StandardCharsets.UTF_8);
+            out.println("report: " + report);
+        }
+        if (jfr != null) {
+            out.println("jfr: " + jfr);
+        }
         out.println("violations: " + violations);
+        out.flush();
         return violations == 0 ? 0 : 1;
+    }
+
+    private static void row(PrintWriter out, SimReport r) {
+        Architecture a = r.config().arch();
+        Sample p = r.peak();
+        long[] t = p.tables();
+        SimReport.Counters c = r.counters();
+        out.printf("%-13s %5s %5s %5s %6s %7d %9d %8d %8d %6d %6d %6d %7d %7d %6d %5d %6d%n", a.name(), cell(a, Level.PGD, t),
+                cell(a, Level.P4D, t), cell(a, Level.PUD, t), cell(a, Level.PMD, t), t[Level.PTE.ordinal()],
+                p.nrPagetable() * a.geometry().pageSize() >> 10, c.ctors(), c.dtors(), c.dynamicPtlocks(), c.syncCalls(),
+                c.splitTables(), c.tlbFlushes(), c.shootdowns(), c.gracePeriods(), r.violations().size(), r.millis());
+        out.flush();
+    }
+
+    private static void details(PrintWriter out, SimReport r) {
+        SimReport.Counters c = r.counters();
+        out.println();
+        out.printf("%s in detail:%n", r.config().arch().name());
+        out.printf("  ctors %d, dtors %d, ptlock inits %d (dynamic %d), install races lost %d%n", c.ctors(), c.dtors(), c.ptlockInits(),
+                c.dynamicPtlocks(), c.installRacesLost());
+        out.printf("  kernel-half syncs %d (%d entries copied), linear-map split made %d tables, hot-added %d MiB%n", c.syncCalls(),
+                c.syncCopies(), c.splitTables(), c.hotAddedBytes() >> 20);
+        out.printf("  TLB flushes %d, shootdowns %d, lockless walks %d (%d found no table), translations %d%n", c.tlbFlushes(),
+                c.shootdowns(), c.locklessWalks(), c.walkRetries(), c.translations());
+        out.printf("  RCU grace periods %d, checker runs %d, calls the kernel refused %d%n", c.gracePeriods(), c.checks(), c.failedCalls());
+        out.println("  page-table memory after each step (KiB of NR_PAGETABLE, sum of VmPTE):");
+        long pageKb = r.config().arch().geometry().pageSize() >> 10;
+        for (Sample s : r.samples()) {
+            out.printf("    %-22s %8d %8d%n", (s.line() > 0 ? s.line() + " " : "") + s.label(), s.nrPagetable() * pageKb, s.vmPteBytes() >> 10);
+        }
     }
 
     private static String cell(Architecture a, Level l, long[] t) {

@@ -203,6 +203,15 @@ public final class CpuMmu {
         return controls;
     }
 
+    /**
+     * Whether this CPU is offline with shootdowns queued that it has not applied yet: it applies
+     * them before its next translation (x86's lazy TLB catching up on tlb_gen), so its cached
+     * entries cannot be used stale. Read by the audit from another thread.
+     */
+    boolean offlineWithQueuedFlushes() {
+        return !online && (long) REQUESTED.getAcquire(this) != acked;
+    }
+
     /** Handles pending shootdowns: the interrupt check of a CPU that is not translating. */
     public void poll() {
         if ((long) REQUESTED.getAcquire(this) != seen) {

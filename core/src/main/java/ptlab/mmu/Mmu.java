@@ -56,6 +56,7 @@ public final class Mmu {
     private final AtomicInteger nextAsid = new AtomicInteger(1);
     private final List<FlushObserver> observers = new CopyOnWriteArrayList<>();
     private final AtomicLong flushes = new AtomicLong();
+    private final AtomicLong shootdowns = new AtomicLong();
     private final AtomicInteger dropFlushes = new AtomicInteger();
     private volatile TableFreer tableFreer;
     private volatile int flushCeiling = DEFAULT_FLUSH_CEILING;
@@ -165,6 +166,11 @@ public final class Mmu {
         return flushes.get();
     }
 
+    /** Shootdown requests posted to other CPUs (the IPIs of a flush). */
+    public long shootdowns() {
+        return shootdowns.get();
+    }
+
     private void countOnly(FlushRequest req) {
         flushes.incrementAndGet();
         for (FlushObserver o : observers) {
@@ -196,6 +202,7 @@ public final class Mmu {
                     c.apply(req);
                 } else {
                     seq[i] = c.post(req);
+                    shootdowns.incrementAndGet();
                 }
             }
             for (int i = 0; i < n; i++) {
@@ -289,6 +296,9 @@ public final class Mmu {
         List<Violation> out = new ArrayList<>();
         WalkResult r = new WalkResult();
         for (CpuMmu c : cpus) {
+            if (c.offlineWithQueuedFlushes()) {
+                continue; // it applies the queued flushes before it translates again
+            }
             c.forEachEntry((va, asid, li, pa, rights) -> {
                 MmContext ctx = asid == CpuMmu.GLOBAL_ASID ? contexts.get(pt.initMm()) : byAsid.get(asid);
                 if (asid == CpuMmu.GLOBAL_ASID && ctx == null) {

@@ -100,8 +100,11 @@ public final class ScenarioParser {
                 args(file, line, w, 2, 2);
                 return new Step.SplitLinear(line, size(file, line, w[1], "offset", true), size(file, line, w[2], "length", false));
             case "hotadd":
-                args(file, line, w, 1, 1);
-                return new Step.HotAdd(line, size(file, line, w[1], "size", false));
+                args(file, line, w, 1, 2);
+                if (w.length == 3 && !w[2].equals("far")) {
+                    throw new TraceSyntaxException(file, line, "hotadd: expected 'far' or nothing after the size, got '" + w[2] + "'");
+                }
+                return new Step.HotAdd(line, size(file, line, w[1], "size", false), w.length == 3);
             case "walkers": {
                 args(file, line, w, 1, 1);
                 return new Step.Walkers(line, count(file, line, w[1], 0, 64));

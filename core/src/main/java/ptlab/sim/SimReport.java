@@ -34,6 +34,7 @@ public record SimReport(
             long shootdowns,
             long locklessWalks,
             long walkRetries,
+            long translations,
             long gracePeriods,
             long checks,
             long failedCalls) {}

@@ -136,8 +136,15 @@ public final class Simulation {
             MemoryHotplug h = new MemoryHotplug(km);
             long size = (((Step.HotAdd) s).size() + h.granule() - 1) & -h.granule();
             long start = (km.ramEnd() + h.granule() - 1) & -h.granule();
-            expect(h.addMemory(start, size, MemoryHotplug.Order.FIXED), s);
-            hotAdded += size;
+            if (((Step.HotAdd) s).far()) {
+                long span = pt.geometry().entrySize(pt.geometry().root());
+                start = (km.ramEnd() + span - 1) & -span;
+            }
+            KmapResult r = h.addMemory(start, size, MemoryHotplug.Order.FIXED);
+            expect(r, s);
+            if (r.ok()) {
+                hotAdded += size;
+            }
         } else if (s instanceof Step.Walkers) {
             walkers.set(((Step.Walkers) s).count(), procs);
         } else if (s instanceof Step.NewProcess) {
@@ -161,8 +168,12 @@ public final class Simulation {
             TraceOp op = ((Step.Trace) s).op();
             if (op instanceof TraceOp.Fork) {
                 current.fork(current.mm().name() + "-child").exit();
-            } else if (!Replayer.apply(current, op).ok()) {
-                failedCalls++;
+            } else {
+                Errno e = Replayer.apply(current, op);
+                if (!e.ok()) {
+                    failedCalls++;
+                    notes.add("line " + s.line() + " " + label(s) + ": " + e + " (errno " + e.code() + ")");
+                }
             }
         } else if (s instanceof Step.Parallel) {
             parallel((Step.Parallel) s);
@@ -225,7 +236,12 @@ public final class Simulation {
     /** The checker; the memory model's reports (use-after-free, might-sleep) come with it, each kept once. */
     private void check() {
         checks++;
-        for (Violation v : Checker.check(pt)) {
+        List<Violation> found = walkers.quiesced(() -> {
+            List<Violation> all = new ArrayList<>(kernel.mmu().audit()); // stale TLB entries after completed flushes
+            all.addAll(walkers.running() ? Checker.check(pt) : Checker.checkDrained(pt)); // drained: rcu_barrier first
+            return all;
+        });
+        for (Violation v : found) {
             if (!violations.contains(v)) {
                 violations.add(v);
             }
@@ -269,7 +285,7 @@ public final class Simulation {
             dtors += st.dtorCalls(l);
         }
         return new SimReport.Counters(ctors, dtors, st.dynamicPtlockAllocs(), st.ptlockInits(), st.syncCalls(), st.syncCopies(),
-                st.installRacesLost(), splitTables, hotAdded, kernel.tlbFlushes(), 0, walkers.walks(), walkers.retries(),
-                walkers.gracePeriods(), checks, failedCalls);
+                st.installRacesLost(), splitTables, hotAdded, kernel.tlbFlushes(), kernel.mmu().shootdowns(), walkers.walks(),
+                walkers.retries(), walkers.translations(), walkers.gracePeriods(), checks, failedCalls);
     }
 }

@@ -21,8 +21,12 @@ public sealed interface Step permits Step.Boot, Step.SplitLinear, Step.HotAdd, S
      */
     record SplitLinear(int line, long offset, long len) implements Step {}
 
-    /** {@code hotadd SIZE}: arch_add_memory of {@code SIZE} bytes after the RAM, synced into every mm. */
-    record HotAdd(int line, long size) implements Step {}
+    /**
+     * {@code hotadd SIZE [far]}: arch_add_memory of {@code SIZE} bytes right after the RAM, or
+     * ({@code far}) at the start of the next top-level entry of the linear map, so the populate
+     * reaches a new PGD entry that x86 must sync into every user PGD.
+     */
+    record HotAdd(int line, long size, boolean far) implements Step {}
 
     /** {@code walkers N}: from now on N extra CPUs walk page tables locklessly ({@code pte_offset_map}); 0 stops them. */
     record Walkers(int line, int count) implements Step {}

@@ -12,6 +12,9 @@ import ptlab.cpu.SimCpu;
 import ptlab.mm.Kernel;
 import ptlab.mm.Process;
 import ptlab.mm.Vma;
+import ptlab.mmu.AccessKind;
+import ptlab.mmu.CpuMmu;
+import ptlab.mmu.Privilege;
 import ptlab.pgtable.PageTables;
 import ptlab.pgtable.PteMapping;
 import ptlab.phys.PageDesc;
@@ -23,7 +26,9 @@ import ptlab.rcu.RcuReaders;
  * of its VMAs, walks to the PMD inside an RCU read section and reads the PTE table through
  * {@code pte_offset_map} (which may find no table: counted as a retry). A read of a freed table
  * is reported by the memory model as a use-after-free naming the reader, and the checker
- * collects it.
+ * collects it. Each walker is also a user CPU with its own TLB: it switches to the process's mm
+ * and translates the address through the software MMU, so flushes elsewhere must shoot its TLB
+ * down, and the stale-TLB audit has entries to check.
  */
 /*
  * Implementation notes. A walker holds the process list's read lock for one walk; exit and
@@ -43,6 +48,8 @@ final class Walkers {
     private final LongAdder walks = new LongAdder();
     private final LongAdder noTable = new LongAdder();
     private final LongAdder ptesRead = new LongAdder();
+    private final LongAdder translations = new LongAdder();
+    private final LongAdder mmuFaults = new LongAdder();
 
     Walkers(Kernel kernel, long seed) {
         this.kernel = kernel;
@@ -61,7 +68,12 @@ final class Walkers {
             long s = seed * 31 + i;
             Thread t = new Thread(() -> {
                 cpu.bindCurrentThread();
-                loop(flag, new SplittableRandom(s));
+                CpuMmu mmu = kernel.mmu().attach(cpu);
+                try {
+                    loop(flag, new SplittableRandom(s), mmu);
+                } finally {
+                    mmu.leave();
+                }
             }, "walker" + i);
             t.setDaemon(true);
             threads.add(t);
@@ -92,23 +104,25 @@ final class Walkers {
         }
     }
 
-    private void loop(AtomicBoolean flag, SplittableRandom r) {
+    private void loop(AtomicBoolean flag, SplittableRandom r, CpuMmu mmu) {
         while (flag.get()) {
             listLock.readLock().lock();
             try {
                 List<Process> ps = live;
                 if (!ps.isEmpty()) {
-                    walkOnce(ps.get(r.nextInt(ps.size())), r);
+                    walkOnce(ps.get(r.nextInt(ps.size())), r, mmu);
                 }
             } finally {
                 listLock.readLock().unlock();
             }
-            Thread.onSpinWait();
+            // A walk every ~20 µs per walker: enough to race every table change of the scenario,
+            // without taking the CPUs the scenario's own threads need (the machine may have 2).
+            java.util.concurrent.locks.LockSupport.parkNanos(20_000);
         }
     }
 
-    private void walkOnce(Process p, SplittableRandom r) {
-        List<Vma> vmas = p.vmasSnapshot();
+    private void walkOnce(Process p, SplittableRandom r, CpuMmu mmu) {
+        List<Vma> vmas = p.vmasSnapshot(); // may sleep: the CPU is offline (left) here
         if (vmas.isEmpty()) {
             return;
         }
@@ -144,6 +158,23 @@ final class Walkers {
         } finally {
             RcuReaders.readUnlock();
         }
+        // As user code on this CPU: switch_mm, a few translations (TLB fills, A/D updates), then
+        // go idle before the next sleeping lock so flushers never wait for a blocked CPU.
+        mmu.switchMm(p.mm());
+        try {
+            for (int i = 0; i < 8; i++) {
+                long x = va + (long) i * page;
+                if (Long.compareUnsigned(x, v.end()) < 0) {
+                    long pa = mmu.translatePa(x, AccessKind.READ, Privilege.USER);
+                    translations.increment();
+                    if (pa < 0) {
+                        mmuFaults.increment();
+                    }
+                }
+            }
+        } finally {
+            mmu.leave();
+        }
     }
 
     boolean running() {
@@ -174,6 +205,10 @@ final class Walkers {
 
     long gracePeriods() {
         return pt.rcu().gracePeriods();
+    }
+
+    long translations() {
+        return translations.sum();
     }
 
     long ptesRead() {
