@@ -14,9 +14,9 @@ import ptlab.PtlabException;
         name = "ptlab",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        description = "The Linux page-table subsystem, simulated: replay traces, dump and check page tables.",
+        description = "The Linux page-table subsystem, simulated: run scenarios, replay traces against the kernel's answers, analyze real processes, dump and check page tables.",
         subcommands = {CommandLine.HelpCommand.class, SimulateCommand.class, ReplayCommand.class, ArchCommand.class, DumpCommand.class,
-                SnapshotCommand.class})
+                SnapshotCommand.class, CheckCommand.class})
 public final class Main implements Callable<Integer> {
     /** Exit status for bad input (unknown option, malformed file, bad argument). */
     public static final int EXIT_USAGE = 2;

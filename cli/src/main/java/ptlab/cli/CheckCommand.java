@@ -1,0 +1,69 @@
+package ptlab.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import ptlab.arch.Architecture;
+import ptlab.arch.Architectures;
+import ptlab.cpu.Violation;
+import ptlab.pgtable.KernelConfig;
+import ptlab.sim.Scenarios;
+import ptlab.sim.SimReport;
+import ptlab.sim.Simulation;
+import ptlab.sim.Step;
+
+/**
+ * {@code ptlab check}: runs a scenario with the invariant checker after every step and lists
+ * the violations (exit 0 if there are none, 1 if there are, 2 for bad input).
+ */
+@Command(name = "check", mixinStandardHelpOptions = true,
+        description = "Run a scenario (the built-in one by default) with the invariant checker after every step; list the violations.")
+final class CheckCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--scenario", paramLabel = "FILE", description = "The scenario to check (default: the built-in one).")
+    Path scenario;
+
+    @Option(names = "--arch", description = "Architecture, or 'all' (default: ${DEFAULT-VALUE}).", defaultValue = "x86_64-4l")
+    String arch;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--ram", defaultValue = "4G", description = "Simulated RAM (default: ${DEFAULT-VALUE}).")
+    String ram;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        long ramBytes = Sizes.parse("--ram", ram);
+        List<Architecture> archs = new ArrayList<>();
+        if (arch.equals("all")) {
+            archs.addAll(Architectures.all());
+        } else {
+            archs.add(Architectures.byName(arch));
+        }
+        List<Step> steps = scenario == null ? Scenarios.builtIn() : Scenarios.load(scenario);
+        String name = scenario == null ? Scenarios.DEFAULT_NAME : scenario.toString();
+        int total = 0;
+        for (Architecture a : archs) {
+            SimReport r = new Simulation(KernelConfig.of(a).withRam(ramBytes), 4, seed, 1).run(steps, i -> { });
+            out.printf("%s on %s: %d steps, %d checker runs, %d violation(s)%n", name, a.name(), steps.size(), r.counters().checks(),
+                    r.violations().size());
+            for (Violation v : r.violations()) {
+                out.println("  " + v);
+            }
+            total += r.violations().size();
+        }
+        out.println("violations: " + total);
+        out.flush();
+        return total == 0 ? 0 : 1;
+    }
+}

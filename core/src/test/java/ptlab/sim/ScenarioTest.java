@@ -1,0 +1,76 @@
+package ptlab.sim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.StringReader;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import ptlab.arch.Architectures;
+import ptlab.arch.Level;
+import ptlab.pgtable.KernelConfig;
+import ptlab.trace.TraceSyntaxException;
+
+/** The scenario language, the built-in scenario, and what a simulation reports. */
+class ScenarioTest {
+    private static List<Step> parse(String text) throws Exception {
+        return ScenarioParser.parse("s.scenario", new StringReader(text));
+    }
+
+    @Test
+    void badScenariosNameFileAndLine() {
+        assertThatThrownBy(() -> parse("boot\nfrobnicate\n")).isInstanceOf(TraceSyntaxException.class)
+                .hasMessageStartingWith("s.scenario:2: unknown step 'frobnicate'");
+        assertThatThrownBy(() -> parse("mmap 0x100000000 4M\n")).hasMessage("s.scenario:1: no current process (start one with 'process NAME')");
+        assertThatThrownBy(() -> parse("hotadd 1G\n")).hasMessage("s.scenario:1: hotadd: needs 'boot' first");
+        assertThatThrownBy(() -> parse("process a\nuse b\n")).hasMessage("s.scenario:2: no process 'b' here");
+        assertThatThrownBy(() -> parse("process a\nprocess a\n")).hasMessage("s.scenario:2: process 'a' already exists");
+        assertThatThrownBy(() -> parse("process a\nparallel 0 touch 0x100000000 4K\n")).hasMessageStartingWith("s.scenario:2: bad count '0'");
+        assertThatThrownBy(() -> parse("process a\nparallel 2 fork\n")).hasMessageContaining("fork cannot run on several CPUs");
+        assertThatThrownBy(() -> parse("process a\nmprotect 0x100000800 4K r\n")).hasMessage("s.scenario:2: address 0x100000800 is not aligned to a 4 KiB page");
+        assertThatThrownBy(() -> parse("boot\nhotadd 1G near\n")).hasMessageStartingWith("s.scenario:2: hotadd: expected 'far'");
+        assertThatThrownBy(() -> parse("process a\nexit\nexit\n")).hasMessage("s.scenario:3: no current process (start one with 'process NAME')");
+    }
+
+    @Test
+    void theBuiltInScenarioParses() {
+        List<Step> steps = Scenarios.builtIn();
+        assertThat(steps).hasSizeGreaterThan(20);
+        assertThat(steps).anyMatch(s -> s instanceof Step.Boot).anyMatch(s -> s instanceof Step.SplitLinear)
+                .anyMatch(s -> s instanceof Step.HotAdd).anyMatch(s -> s instanceof Step.Walkers).anyMatch(s -> s instanceof Step.Parallel)
+                .anyMatch(s -> s instanceof Step.Fork);
+    }
+
+    @Test
+    void theBuiltInScenarioRunsCleanAndItsPageTableCountsDependOnlyOnTheSeed() {
+        KernelConfig c = KernelConfig.of(Architectures.byName("x86_64-4l")).withRam(1L << 30);
+        SimReport a = new Simulation(c, 4, 7, 0).run(Scenarios.builtIn(), i -> { });
+        SimReport b = new Simulation(c, 4, 7, 5).run(Scenarios.builtIn(), i -> { });
+        assertThat(a.violations()).isEmpty();
+        assertThat(b.violations()).isEmpty();
+        assertThat(a.samples()).hasSize(b.samples().size());
+        for (int i = 0; i < a.samples().size(); i++) {
+            assertThat(a.samples().get(i).tables()).as("tables after sample %d", i).isEqualTo(b.samples().get(i).tables());
+            assertThat(a.samples().get(i).vmPteBytes()).isEqualTo(b.samples().get(i).vmPteBytes());
+        }
+        SimReport.Counters ca = a.counters();
+        assertThat(ca.splitTables()).as("the 1 GiB linear map split to PTEs: 512 PTE tables + 1 PMD table").isEqualTo(513);
+        assertThat(ca.syncCalls()).as("'hotadd 1G far' populates a new PGD entry: x86 syncs it").isEqualTo(1);
+        assertThat(ca.syncCopies()).as("into the two user PGDs alive then (init, db)").isEqualTo(2);
+        assertThat(ca.hotAddedBytes()).isEqualTo(2L << 30);
+        assertThat(ca.locklessWalks()).isPositive();
+        assertThat(ca.gracePeriods()).isPositive();
+        assertThat(ca.tlbFlushes()).isEqualTo(b.counters().tlbFlushes());
+        assertThat(ca.ctors() - ca.dtors()).as("live tables at the end: init_mm's").isEqualTo(a.samples().get(a.samples().size() - 1).tables()[Level.PTE.ordinal()]
+                + a.samples().get(a.samples().size() - 1).tables()[Level.PMD.ordinal()] + a.samples().get(a.samples().size() - 1).tables()[Level.PUD.ordinal()]
+                + a.samples().get(a.samples().size() - 1).tables()[Level.PGD.ordinal()]);
+        assertThat(b.counters().checks()).as("--check-every 5").isGreaterThan(a.counters().checks());
+        assertThat(a.occupancyAtPeak()).isNotNull();
+        assertThat(SimHtml.render(List.of(a), "t")).contains("<svg", "page-table memory per level", "entry occupancy", "violations: 0");
+    }
+
+    @Test
+    void aStepOutOfOrderIsRejectedBeforeAnythingRuns() {
+        assertThatThrownBy(() -> parse("process a\nsplit-linear\n")).hasMessage("s.scenario:2: split-linear: needs 'boot' first");
+    }
+}
