@@ -83,6 +83,20 @@ public final class SimHtml {
                 occ.add(new Svg.Series(l.kernelName(), v));
             }
             page.svg(Svg.barChart("entry occupancy at the peak: tables per share of entries in use", "tables", buckets, occ));
+            List<List<String>> t = new ArrayList<>();
+            List<String> head = new ArrayList<>();
+            head.add("level");
+            head.addAll(buckets);
+            t.add(head);
+            for (Level l : g.levels()) {
+                List<String> row = new ArrayList<>();
+                row.add(l.kernelName());
+                for (int b = 0; b < Occupancy.BUCKETS; b++) {
+                    row.add(Long.toString(r.occupancyAtPeak().count(l, b)));
+                }
+                t.add(row);
+            }
+            page.table(t);
         }
         SimReport.Counters c = r.counters();
         page.table(List.of(List.of("counter", "value"),
