@@ -109,7 +109,12 @@ public sealed interface PteMapping permits PteMapping.Mapped, PteMapping.NoTable
         /** {@code ptep_get_lockless(pte + idx)}: acquire load with the use-after-free check. */
         public long read(int idx) {
             checkOpen();
-            return maps.pt.memory().readWord(table, idx, reader(), generation);
+            long v = Words.getAcquire(table.words(), idx);
+            // The reader's name is built only when there is something to report.
+            if (table.poisoned() || v == PageDesc.POISON || table.generation() != generation) {
+                maps.pt.memory().readWord(table, idx, reader(), generation); // records the use-after-free, naming the reader
+            }
+            return v;
         }
 
         /**
