@@ -82,12 +82,19 @@ public final class PteMaps {
                 return m;
             }
             PteMapping.Mapped mp = (PteMapping.Mapped) m;
-            mp.ptl().lock();
-            mp.markLocked();
-            if (pmdSame(mp)) {
+            boolean keep = false;
+            try {
+                mp.ptl().lock();
+                mp.markLocked();
+                keep = pmdSame(mp);
+            } finally {
+                if (!keep) {
+                    mp.close(); // recheck failed, or the lock threw: unlock (if taken) and leave the RCU section
+                }
+            }
+            if (keep) {
                 return mp;
             }
-            mp.close();
             retries.incrementAndGet();
         }
     }
@@ -126,18 +133,26 @@ public final class PteMaps {
 
     private PteMapping mapKind(Mm mm, PageDesc pmdTable, int pmdIdx, PteMapping.Kind kind) {
         RcuReaders.readLock();
-        long pmd = PageTables.read(pmdTable, pmdIdx); // pmdp_get_lockless
-        PteMapping.NoTable nt = classify(pmd);
-        if (nt != null) {
-            RcuReaders.readUnlock();
-            noTable.incrementAndGet();
-            return nt;
+        boolean mapped = false;
+        try {
+            long pmd = PageTables.read(pmdTable, pmdIdx); // pmdp_get_lockless
+            PteMapping.NoTable nt = classify(pmd);
+            if (nt != null) {
+                noTable.incrementAndGet();
+                return nt;
+            }
+            PageDesc t = pt.child(pmdLevel, pmd);
+            int gen = t.generation();
+            SpinLock ptl = kind == PteMapping.Kind.MAP || mm.isInitMm() ? null : pt.pteLockptr(mm, t);
+            maps.incrementAndGet();
+            PteMapping.Mapped m = new PteMapping.Mapped(this, kind, mm, pmdTable, pmdIdx, pmd, t, gen, ptl);
+            mapped = true;
+            return m;
+        } finally {
+            if (!mapped) {
+                RcuReaders.readUnlock(); // no table, or an exception (pte_lockptr of a bad table): leave the section
+            }
         }
-        PageDesc t = pt.child(pmdLevel, pmd);
-        int gen = t.generation();
-        SpinLock ptl = kind == PteMapping.Kind.MAP || mm.isInitMm() ? null : pt.pteLockptr(mm, t);
-        maps.incrementAndGet();
-        return new PteMapping.Mapped(this, kind, mm, pmdTable, pmdIdx, pmd, t, gen, ptl);
     }
 
     private PteMapping.NoTable classify(long pmd) {
