@@ -69,6 +69,19 @@ public final class SimCpu {
         return preemptCount;
     }
 
+    /**
+     * do_exit's "exited with preempt_count N" repair ({@code preempt_count_set(PREEMPT_ENABLED)}):
+     * a task that died with preemption disabled (an exception unwound it) must not leave the CPU
+     * atomic for whoever runs next. Also leaves a stop_machine flag behind. Returns the count
+     * it found. The RCU side is {@code RcuReaders.exitTask}.
+     */
+    public int resetPreemptCount() {
+        int was = preemptCount;
+        preemptCount = 0;
+        inStopMachine = false;
+        return was;
+    }
+
     public void rcuEnter() {
         rcuNesting++;
     }

@@ -214,10 +214,8 @@ final class Faults {
         }
         pmd = PageTables.read(pmdTable, pmdIdx);
         if (k.fmt.isLeaf(k.pmdLevel, pmd)) {
-            if (!Thp.hugeWriteFault(p, v, va, write, pmdTable, pmdIdx)) {
-                return true;
-            }
-            pmd = PageTables.read(pmdTable, pmdIdx);
+            // vmf->orig_pmd: the huge fault decides on this snapshot and rechecks it under the lock.
+            return Thp.hugeWriteFault(p, v, va, write, pmdTable, pmdIdx, pmd);
         }
         if (!k.fmt.isTable(k.pmdLevel, pmd)) {
             k.installer.install(p.mm, pmdTable, pmdIdx, k.pmdLevel, Level.PTE, null);
@@ -273,11 +271,11 @@ final class Faults {
                 }
                 long pfn = shmemPfn;
                 if (k.fmt.isNone(cur)) {
-                    Pages.get(k, pfn);
+                    Pages.get(k, pfn, "finish_fault");
                 } else if (k.fmt.outputAddress(Level.PTE, cur) >>> k.geo.pageShift() != pfn) {
                     // the cache page changed under a read-only PTE: move the mapping's reference
-                    Pages.get(k, pfn);
-                    Pages.put(k, k.fmt.outputAddress(Level.PTE, cur) >>> k.geo.pageShift());
+                    Pages.get(k, pfn, "finish_fault");
+                    Pages.put(k, k.fmt.outputAddress(Level.PTE, cur) >>> k.geo.pageShift(), "finish_fault");
                 }
                 pa = pfn << k.geo.pageShift();
                 writable = write;
@@ -297,7 +295,7 @@ final class Faults {
                 long oldPfn = k.fmt.outputAddress(Level.PTE, cur) >>> k.geo.pageShift();
                 if (newPfn >= 0) {
                     // do_wp_page: copy on write (zero page, or a page still shared).
-                    Pages.put(k, oldPfn);
+                    Pages.put(k, oldPfn, "wp_page_copy");
                     pa = newPfn << k.geo.pageShift();
                     newPfn = -1;
                 } else {

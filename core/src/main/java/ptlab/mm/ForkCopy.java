@@ -76,7 +76,7 @@ final class ForkCopy implements WalkOps {
             if (!k.isZeroPfn(head)) {
                 pmd = k.fmt.wrprotect(pmd);
                 PageTables.write(c.table(), c.index(), pmd);
-                Pages.get(k, head);
+                Pages.get(k, head, "copy_huge_pmd");
             }
             k.pt.accountTable(child.mm, Level.PTE, +1);
             k.pt.deposit(child.mm, dTable, deposit);
@@ -114,7 +114,7 @@ final class ForkCopy implements WalkOps {
                         Words.setRelease(sw, i, e); // ptep_set_wrprotect
                         wrprotected = true;
                     }
-                    Pages.get(k, pfn);
+                    Pages.get(k, pfn, "copy_pte_range");
                 }
                 Words.setRelease(dw, i, e);
             }

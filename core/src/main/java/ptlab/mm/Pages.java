@@ -1,38 +1,85 @@
 package ptlab.mm;
 
+import ptlab.cpu.SimCpu;
+import ptlab.phys.InvalidFrameException;
+import ptlab.phys.PageDesc;
 import ptlab.phys.PhysicalMemory;
 
 /**
  * Data-page references ({@code folio_get}/{@code folio_put}): every mapping of a page holds a
  * reference on its folio's head; the folio returns to the buddy allocator at zero. The zero
  * pages are never counted.
+ *
+ * <p>A reference taken or dropped on a frame that is no data folio (free, or a live page
+ * table) is a refcount bug of the caller: it is recorded as a {@code bad-page-ref} violation
+ * naming the caller and the CPU, and the count is left alone (Linux: {@code VM_BUG_ON_PAGE}
+ * on {@code page_ref_count == 0}, "Bad page state"). Without this a put on a freed folio
+ * would resolve to whatever block now contains the pfn and free it.
  */
 final class Pages {
     private Pages() {}
 
-    static void get(Kernel k, long pfn) {
+    static void get(Kernel k, long pfn, String caller) {
         if (k.isZeroPfn(pfn)) {
             return;
         }
         PhysicalMemory mem = k.alloc.memory();
-        mem.getPage(mem.compoundHead(pfn));
+        long head = folioHead(k, pfn, "get", caller);
+        if (head >= 0) {
+            mem.getPage(head);
+        }
     }
 
-    static void get(Kernel k, long pfn, int n) {
+    static void get(Kernel k, long pfn, int n, String caller) {
         for (int i = 0; i < n; i++) {
-            get(k, pfn);
+            get(k, pfn, caller);
         }
     }
 
-    static void put(Kernel k, long pfn) {
+    static void put(Kernel k, long pfn, String caller) {
         if (k.isZeroPfn(pfn)) {
             return;
         }
         PhysicalMemory mem = k.alloc.memory();
-        long head = mem.compoundHead(pfn);
-        if (mem.putPage(head) == 0) {
+        long head = folioHead(k, pfn, "put", caller);
+        if (head < 0) {
+            return;
+        }
+        int left;
+        try {
+            left = mem.putPage(head);
+        } catch (InvalidFrameException e) {
+            bad(k, "put", pfn, caller, "its folio 0x" + Long.toHexString(head) + " has no reference left");
+            return;
+        }
+        if (left == 0) {
             k.alloc.free(head, mem.orderOf(head));
         }
+    }
+
+    /** The head of the data folio holding {@code pfn}, or -1 after recording why there is none. */
+    private static long folioHead(Kernel k, long pfn, String op, String caller) {
+        PhysicalMemory mem = k.alloc.memory();
+        long head = mem.compoundHead(pfn);
+        if (head < 0) {
+            bad(k, op, pfn, caller, "the frame is free");
+            return -1;
+        }
+        PageDesc d = mem.descOrNull(head);
+        if (d != null && !d.poisoned()) {
+            bad(k, op, pfn, caller, "the frame is a live page table");
+            return -1;
+        }
+        if (mem.refcount(head) <= 0) {
+            bad(k, op, pfn, caller, "its folio 0x" + Long.toHexString(head) + " has refcount " + mem.refcount(head));
+            return -1;
+        }
+        return head;
+    }
+
+    private static void bad(Kernel k, String op, long pfn, String caller, String why) {
+        k.log.record("bad-page-ref", caller + " on " + SimCpu.current() + ": folio_" + op + " of pfn 0x" + Long.toHexString(pfn)
+                + ", but " + why);
     }
 
     static long pfn(Kernel k, long pa) {

@@ -91,11 +91,11 @@ public final class Restore {
         long pfn = v.isAnonymous() ? k.alloc.allocate(0, Gfp.HIGHUSER, "restore_protnone").pfnOrThrow()
                 : v.shmem.getPage(v.pgoff + ((va - v.start) >>> k.geo.pageShift()));
         if (!v.isAnonymous()) {
-            Pages.get(k, pfn);
+            Pages.get(k, pfn, "restore_protnone");
         }
         long word = k.fmt.mkLeaf(Level.PTE, pfn << k.geo.pageShift(), PageProt.USER_NONE);
         if (!writeNonFault(p, va, word)) {
-            Pages.put(k, pfn);
+            Pages.put(k, pfn, "restore_protnone");
         }
     }
 

@@ -121,7 +121,7 @@ final class Thp {
                 k.pt.accountTable(p.mm, Level.PTE, +1);
                 k.pt.deposit(p.mm, pmdTable, deposit);
             } else {
-                Pages.get(k, headPfn);
+                Pages.get(k, headPfn, "do_set_pmd");
             }
             PageTables.write(pmdTable, pmdIdx, k.fmt.mkLeaf(k.pmdLevel, headPfn << k.geo.pageShift(), prot));
             return true;
@@ -131,34 +131,50 @@ final class Thp {
     }
 
     /**
-     * A fault on a present huge PMD. Returns true if the fault must continue at PTE level (the
-     * PMD was split); false if it is done.
+     * A write fault on a present huge PMD ({@code wp_huge_pmd}), decided on {@code origPmd},
+     * the leaf the fault walk saw ({@code vmf->orig_pmd}). Returns true if the fault is done;
+     * false if it must be handled again from the PMD (the PMD was split, or it is no longer
+     * {@code origPmd}).
      */
-    static boolean hugeWriteFault(Process p, Vma v, long va, boolean write, PageDesc pmdTable, int pmdIdx) {
+    /*
+     * Every decision rests on the snapshot and is rechecked with pmd_same under the PMD lock,
+     * as do_huge_pmd_wp_page does: a concurrent zap (MADV_DONTNEED holds only the mmap read
+     * lock) may clear the PMD at any time, and re-reading it here instead would upgrade a none
+     * PMD into a "huge leaf" of pfn 0 (the bug behind issue 7's flaky stress run: its zap then
+     * put a reference on pfn 0, swapper_pg_dir, and freed it).
+     *
+     * Shared file mappings: shmem has no ->huge_fault, so wp_huge_pmd splits the PMD (for a
+     * file that only clears it and drops the mapping's reference) and returns
+     * VM_FAULT_FALLBACK; the refault then meets a none PMD and finish_fault's do_set_pmd maps
+     * the huge folio again, writable.
+     */
+    static boolean hugeWriteFault(Process p, Vma v, long va, boolean write, PageDesc pmdTable, int pmdIdx, long origPmd) {
         Kernel k = p.k;
-        SpinLock pml = k.pt.pmdLockptr(p.mm, pmdTable);
-        long pmd = PageTables.read(pmdTable, pmdIdx);
-        if (!write || k.fmt.isWrite(pmd)) {
+        if (!write || k.fmt.isWrite(origPmd)) {
+            return true;
+        }
+        if (!v.isAnonymous()) {
+            split(p, v, pmdTable, pmdIdx);
             return false;
         }
-        long head = k.fmt.outputAddress(k.pmdLevel, pmd) >>> k.geo.pageShift();
+        long head = k.fmt.outputAddress(k.pmdLevel, origPmd) >>> k.geo.pageShift();
         long fresh = -1;
-        if (v.isAnonymous() && k.isZeroPfn(head)) {
+        if (k.isZeroPfn(head)) {
             // do_huge_zero_wp_pmd: replace the huge zero page by a new THP; the deposit stays.
             AllocResult r = k.alloc.allocate(k.hugeOrder, Gfp.HIGHUSER, "do_huge_zero_wp_pmd");
             if (!r.ok()) {
                 split(p, v, pmdTable, pmdIdx);
-                return true;
+                return false;
             }
             fresh = r.pfnOrThrow();
-        } else if (v.isAnonymous() && k.alloc.memory().refcount(head) > 1) {
+        } else if (k.alloc.memory().refcount(head) > 1) {
             split(p, v, pmdTable, pmdIdx); // do_huge_pmd_wp_page on a shared THP: fall back to PTEs
-            return true;
+            return false;
         }
+        SpinLock pml = k.pt.pmdLockptr(p.mm, pmdTable);
         pml.lock();
         try {
-            long cur = PageTables.read(pmdTable, pmdIdx);
-            if (cur != pmd) {
+            if (PageTables.read(pmdTable, pmdIdx) != origPmd) { // !pmd_same(*vmf->pmd, orig_pmd)
                 if (fresh >= 0) {
                     k.alloc.free(fresh, k.hugeOrder);
                 }
@@ -170,7 +186,7 @@ final class Thp {
         } finally {
             pml.unlock();
         }
-        return false;
+        return true;
     }
 
     /** What a range operation does to a huge PMD wholly inside its range. */
@@ -234,7 +250,7 @@ final class Thp {
             if (!v.isAnonymous()) {
                 PageTables.write(pmdTable, pmdIdx, 0L);
                 k.flushTlbMm(p.mm); // no address here: flush_tlb_mm covers the PMD
-                Pages.put(k, head);
+                Pages.put(k, head, "__split_huge_pmd_locked");
                 return;
             }
             // pmdp_invalidate first: small and huge TLB entries must never coexist.
@@ -251,7 +267,7 @@ final class Thp {
                 ptlab.phys.Words.setPlain(words, i, k.fmt.mkLeaf(Level.PTE, pa, pp));
             }
             if (!zero) {
-                Pages.get(k, head, n - 1);
+                Pages.get(k, head, n - 1, "__split_huge_pmd_locked");
             }
             PageTables.write(pmdTable, pmdIdx, k.fmt.mkTable(k.pmdLevel, k.pt.pa(pte), ptlab.arch.TableKind.USER));
         } finally {
@@ -284,7 +300,7 @@ final class Thp {
             k.pt.freeTable(deposit);
             k.pt.accountTable(p.mm, Level.PTE, -1);
         }
-        Pages.put(k, head);
+        Pages.put(k, head, "zap_huge_pmd");
     }
 
     /** {@code change_huge_pmd}: new protection on a whole huge PMD. */
@@ -381,7 +397,7 @@ final class Thp {
             for (int i = 0; i < words.length; i++) {
                 long e = ptlab.phys.Words.getAndSet(words, i, 0L);
                 if (k.fmt.isPresent(e)) {
-                    Pages.put(k, k.fmt.outputAddress(Level.PTE, e) >>> k.geo.pageShift());
+                    Pages.put(k, k.fmt.outputAddress(Level.PTE, e) >>> k.geo.pageShift(), "collapse_huge_page");
                 }
             }
             k.pt.deposit(p.mm, pmdTable, pte);

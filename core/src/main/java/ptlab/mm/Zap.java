@@ -50,7 +50,7 @@ final class Zap implements WalkOps {
             }
             Words.getAndSet(w, i, 0L); // ptep_get_and_clear
             if (k.fmt.isPresent(e)) {
-                Pages.put(k, k.fmt.outputAddress(Level.PTE, e) >>> k.geo.pageShift());
+                Pages.put(k, k.fmt.outputAddress(Level.PTE, e) >>> k.geo.pageShift(), "zap_pte_range");
             }
             flushed = true;
         }

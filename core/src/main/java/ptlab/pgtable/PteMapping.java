@@ -194,12 +194,15 @@ public sealed interface PteMapping permits PteMapping.Mapped, PteMapping.NoTable
                 return;
             }
             closed = true;
-            if (locked) {
-                ptl.unlock();
-                locked = false;
-            }
-            if (kind != Kind.KERNEL) {
-                RcuReaders.readUnlock();
+            try {
+                if (locked) {
+                    locked = false;
+                    ptl.unlock();
+                }
+            } finally {
+                if (kind != Kind.KERNEL) {
+                    RcuReaders.readUnlock(); // even if the unlock threw: never leave the CPU in the section
+                }
             }
         }
     }

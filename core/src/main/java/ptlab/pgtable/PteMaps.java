@@ -82,17 +82,19 @@ public final class PteMaps {
                 return m;
             }
             PteMapping.Mapped mp = (PteMapping.Mapped) m;
+            boolean keep = false;
             try {
                 mp.ptl().lock();
-            } catch (RuntimeException | Error e) {
-                mp.close();
-                throw e;
+                mp.markLocked();
+                keep = pmdSame(mp);
+            } finally {
+                if (!keep) {
+                    mp.close(); // recheck failed, or the lock threw: unlock (if taken) and leave the RCU section
+                }
             }
-            mp.markLocked();
-            if (pmdSame(mp)) {
+            if (keep) {
                 return mp;
             }
-            mp.close();
             retries.incrementAndGet();
         }
     }
@@ -131,11 +133,11 @@ public final class PteMaps {
 
     private PteMapping mapKind(Mm mm, PageDesc pmdTable, int pmdIdx, PteMapping.Kind kind) {
         RcuReaders.readLock();
+        boolean mapped = false;
         try {
             long pmd = PageTables.read(pmdTable, pmdIdx); // pmdp_get_lockless
             PteMapping.NoTable nt = classify(pmd);
             if (nt != null) {
-                RcuReaders.readUnlock();
                 noTable.incrementAndGet();
                 return nt;
             }
@@ -143,10 +145,13 @@ public final class PteMaps {
             int gen = t.generation();
             SpinLock ptl = kind == PteMapping.Kind.MAP || mm.isInitMm() ? null : pt.pteLockptr(mm, t);
             maps.incrementAndGet();
-            return new PteMapping.Mapped(this, kind, mm, pmdTable, pmdIdx, pmd, t, gen, ptl);
-        } catch (RuntimeException | Error e) {
-            RcuReaders.readUnlock(); // e.g. a table without its ptlock: never leave the read section open
-            throw e;
+            PteMapping.Mapped m = new PteMapping.Mapped(this, kind, mm, pmdTable, pmdIdx, pmd, t, gen, ptl);
+            mapped = true;
+            return m;
+        } finally {
+            if (!mapped) {
+                RcuReaders.readUnlock(); // no table, or an exception (pte_lockptr of a bad table): leave the section
+            }
         }
     }
 

@@ -95,6 +95,28 @@ public final class RcuReaders {
         }
     }
 
+    /**
+     * What a task that died on the calling CPU (an exception unwound it) left behind, ended as
+     * {@code do_exit} does: {@code exit_rcu()} closes its RCU read sections, so grace periods
+     * no longer wait for it (they would stall forever), and the preemption count is reset.
+     * Returns a description of what was left ("rcu_read_lock depth 3 preempt_count=1"), or
+     * {@code null} if the CPU was clean. Locks the task still holds are not released.
+     */
+    public static String exitTask() {
+        SimCpu cpu = SimCpu.current();
+        int depth = cpu.rcuNesting();
+        int preempt = cpu.preemptCount();
+        if (depth == 0 && preempt == 0 && !cpu.inStopMachine()) {
+            return null;
+        }
+        String what = cpu.atomicReason();
+        while (cpu.rcuNesting() > 0) {
+            readUnlock();
+        }
+        cpu.resetPreemptCount();
+        return what;
+    }
+
     /** {@code rcu_read_lock_held()} for the calling CPU. */
     public static boolean inReadSection() {
         return SimCpu.current().rcuNesting() > 0;

@@ -248,7 +248,12 @@ public final class Simulation {
         }
     }
 
+    /**
+     * Samples after {@code rcu_barrier}: tables unhooked by the step are freed only after a grace
+     * period, and without the barrier a sample would count some of them depending on timing.
+     */
     private void sample(int line, String label) {
+        pt.rcuBarrier();
         PtStats st = pt.stats();
         long[] t = new long[Level.values().length];
         for (Level l : Level.values()) {

@@ -11,7 +11,9 @@ import ptlab.pgtable.KernelConfig;
 /**
  * JUnit 5 extension: a test (registered with {@code @RegisterExtension}) creates its machines
  * through {@link #kernel}, and after the test the invariant checker runs on each of them; any
- * violation fails the test unless the test declared it with {@link #expect}.
+ * violation fails the test unless the test declared it with {@link #expect}. Before that it
+ * fails a test that left the test thread's CPU in an RCU read section or with preemption off,
+ * and repairs the CPU ({@link CpuStateCheck}).
  */
 public final class CheckedKernels implements AfterEachCallback {
     private final List<Kernel> kernels = new ArrayList<>();
@@ -42,6 +44,8 @@ public final class CheckedKernels implements AfterEachCallback {
     @Override
     public void afterEach(ExtensionContext ctx) {
         try {
+            // First: a CPU left in an RCU section would stall the checker's rcu_barrier.
+            CpuStateCheck.assertCleanAndReset(ctx.getDisplayName());
             List<Violation> bad = new ArrayList<>();
             for (Violation v : check()) {
                 if (!expected.contains(v.kind())) {

@@ -40,9 +40,15 @@ final class RcuStress {
     /** Whether remaps include the shmem files (munmap + mmap of a fresh file) as well as B. */
     static final boolean SHMEM_REMAP = Boolean.parseBoolean(System.getProperty("ptlab.rcu.stress.shmemRemap", "true"));
 
-    /** Printed counters of one run. */
+    /**
+     * Printed counters of one run: {@code ops} are the operations completed (a run that a
+     * thread failure stopped early counts what was done); {@code leftOpen} names the CPUs whose
+     * thread died inside an RCU section or with preemption off (closed by
+     * {@link RcuReaders#exitTask} so later grace periods do not stall).
+     */
     record Result(long ops, long faults, long walks, long rwWrites, long reclaims, long collapses, long remaps, long gracePeriods,
-            long deferredFrees, long retries, long rwRetries, long noTable, List<Violation> violations, Throwable failure) {
+            long deferredFrees, long retries, long rwRetries, long noTable, List<Violation> violations, Throwable failure,
+            List<String> leftOpen) {
         long useAfterFree() {
             return violations.stream().filter(v -> v.kind().equals("use-after-free")).count();
         }
@@ -57,7 +63,7 @@ final class RcuStress {
                     + "grace_periods=%d deferred_table_frees=%d map_lock_retries=%d rw_nolock_retries=%d no_table=%d "
                     + "violations=%d use_after_free=%d%s", ops, faults, walks, rwWrites, reclaims, collapses, remaps, gracePeriods,
                     deferredFrees, retries, rwRetries, noTable, violations.size(), useAfterFree(),
-                    failure == null ? "" : " thread_failure=" + failure);
+                    failure == null ? "" : " thread_failure=" + failure + (leftOpen.isEmpty() ? "" : " left_open=" + leftOpen));
         }
     }
 
@@ -100,6 +106,8 @@ final class RcuStress {
         long noTableBefore = pt.pteMaps().noTables();
         long deferredBefore = pt.deferredFrees();
         AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicLong done = new AtomicLong();
+        List<String> leftOpen = new java.util.concurrent.CopyOnWriteArrayList<>();
         List<Thread> ts = new ArrayList<>();
         long per = totalOps / threads;
         for (int t = 0; t < threads; t++) {
@@ -110,9 +118,17 @@ final class RcuStress {
                 try {
                     for (long i = 0; i < per && failure.get() == null; i++) {
                         op(rnd);
+                        done.incrementAndGet();
                     }
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);
+                } finally {
+                    // do_exit: a CPU thread that died inside an RCU section (or atomic) must not
+                    // stall every later grace period; what it left is part of the evidence.
+                    String left = RcuReaders.exitTask();
+                    if (left != null) {
+                        leftOpen.add(th(cpu) + ": " + left);
+                    }
                 }
             }, "cpu" + t);
             ts.add(th);
@@ -122,9 +138,13 @@ final class RcuStress {
             th.join();
         }
         List<Violation> v = failure.get() == null ? Checker.checkDrained(pt) : pt.log().snapshot();
-        return new Result(per * threads, faults.get(), walks.get(), rwWrites.get(), reclaims.get(), collapses.get(), remaps.get(),
+        return new Result(done.get(), faults.get(), walks.get(), rwWrites.get(), reclaims.get(), collapses.get(), remaps.get(),
                 pt.rcu().gracePeriods() - before, pt.deferredFrees() - deferredBefore, pt.pteMaps().retries() - retriesBefore,
-                rwRetries.get(), pt.pteMaps().noTables() - noTableBefore, v, failure.get());
+                rwRetries.get(), pt.pteMaps().noTables() - noTableBefore, v, failure.get(), List.copyOf(leftOpen));
+    }
+
+    private static String th(SimCpu cpu) {
+        return cpu.toString();
     }
 
     /** Tears both processes down (after a run), so the machine's checker sees an empty system. */
