@@ -31,7 +31,22 @@ public final class PageDesc {
      * when it maps the table and compares it on every read, so a free <em>and reuse</em> inside
      * its section is caught even though the frame is no longer poisoned.
      */
-    private volatile int generation;
+    @SuppressWarnings("unused") // through GENERATION
+    private int generation;
+    /**
+     * Release-store by the freeing CPU (under the zone lock, after the poison fill), acquire-load
+     * by readers: a reader that sees the new generation also sees the poison. A volatile store
+     * would add a full fence to every free for nothing.
+     */
+    private static final java.lang.invoke.VarHandle GENERATION;
+
+    static {
+        try {
+            GENERATION = java.lang.invoke.MethodHandles.lookup().findVarHandle(PageDesc.class, "generation", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     /** PageTable page type: set by the ctor, cleared by the dtor. */
     public boolean pageTable;
@@ -84,7 +99,7 @@ public final class PageDesc {
 
     /** Frees of this frame so far (see the field). */
     public int generation() {
-        return generation;
+        return (int) GENERATION.getAcquire(this);
     }
 
     void poison() {
@@ -100,7 +115,7 @@ public final class PageDesc {
         link = null;
         extra = null;
         memblock = false;
-        generation++; // only the freeing CPU writes it (under the zone lock)
+        GENERATION.setRelease(this, (int) GENERATION.get(this) + 1); // only the freeing CPU writes it (under the zone lock)
         poisoned = true;
     }
 
