@@ -66,6 +66,12 @@ public class EntryCodecBench {
         return i;
     }
 
+    /** The harness alone (ring index, array load, return): subtract it from the others for the codec's own cost. */
+    @Benchmark
+    public long baseline() {
+        return pas[slot()];
+    }
+
     @Benchmark
     public long encode() {
         int i = slot();
