@@ -141,6 +141,7 @@ public final class BbmTracker implements KernelTlb {
     public synchronized void flushKernelRange(long start, long end) {
         events.add(new BbmEvent(BbmEvent.Kind.TLBI, null, start, end));
         flushes++;
+        ptlab.events.Tracepoints.tlbFlush("kernel", "init_mm", start, end, cpus.all().size() - 1);
         // Trim every pending range by [start, end).
         List<long[]> keep = new ArrayList<>();
         var it = pending.entrySet().iterator();

@@ -125,12 +125,14 @@ public final class Kernel {
     /** {@code flush_tlb_range(vma, start, end)}: counted, then shot down through the MMU. */
     void flushTlbRange(Mm mm, long start, long end) {
         tlbFlushes.incrementAndGet();
+        ptlab.events.Tracepoints.tlbFlush("range", mm, start, end, 0);
         mmu.flushRange(mm, start, end);
     }
 
     /** {@code flush_tlb_mm}: where the caller does not know the address (THP paths without one). */
     void flushTlbMm(Mm mm) {
         tlbFlushes.incrementAndGet();
+        ptlab.events.Tracepoints.tlbFlush("mm", mm, 0, 0, 0);
         mmu.flushMm(mm);
     }
 

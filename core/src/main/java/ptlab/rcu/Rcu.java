@@ -73,7 +73,7 @@ public final class Rcu {
             }
         }
         if (n > 0) {
-            gracePeriods.incrementAndGet();
+            ptlab.events.Tracepoints.gracePeriod(gracePeriods.incrementAndGet(), n);
         }
         return n;
     }
@@ -82,7 +82,7 @@ public final class Rcu {
     public void synchronizeRcu() {
         mightSleep("synchronize_rcu");
         waitFor(RcuReaders.newCookie());
-        gracePeriods.incrementAndGet();
+        ptlab.events.Tracepoints.gracePeriod(gracePeriods.incrementAndGet(), 0);
         poll();
     }
 
