@@ -236,38 +236,40 @@ public final class CpuMmu {
         return slowPath(va, need, kind);
     }
 
+    /*
+     * The slow path is one method on purpose: its bytecode is larger than C2's FreqInlineSize
+     * (325 bytes), so C2 never inlines it into translatePa. Split into smaller pieces, it was
+     * inlined during warm-up misses, translatePa compiled into a big method and the emulator's
+     * call site could no longer inline the hit path (PrintInlining: "already compiled into a
+     * big method"), which doubled the cost of a TLB hit.
+     */
     private long slowPath(long va, int need, AccessKind kind) {
         if ((long) REQUESTED.getAcquire(this) != seen) {
             drain();
         }
         long top = va >> topShift;
-        if (((top + 1) >>> 1) == 0) {
-            long m = va & vaMask;
-            long vpn = m >>> baseShift;
-            int i = (int) vpn & bMask;
-            long k = bKey[i];
-            if ((k == (vpn | asidTag) || k == (vpn | GLOBAL_TAG)) && (bRights[i] & need) != 0) {
-                return bPa[i] | (va & baseOffset);
-            }
-            for (BlockSet s : blocks) {
-                long bv = m >>> s.shift;
-                int j = (int) bv & s.mask;
-                long bk = s.key[j];
-                if ((bk == (bv | asidTag) || bk == (bv | GLOBAL_TAG)) && (s.rights[j] & need) != 0) {
-                    return s.pa[j] | (va & ((1L << s.shift) - 1));
-                }
-            }
-        }
-        return miss(va, need, kind);
-    }
-
-    private long miss(long va, int need, AccessKind kind) {
-        misses++;
-        long top = va >> topShift;
         if (((top + 1) >>> 1) != 0) {
+            misses++;
             faults++;
             return Translation.faultWord(mmu.arch().geometry().root(), FaultReason.NOT_CANONICAL);
         }
+        long m = va & vaMask;
+        long vpn = m >>> baseShift;
+        int i = (int) vpn & bMask;
+        long k = bKey[i];
+        if ((k == (vpn | asidTag) || k == (vpn | GLOBAL_TAG)) && (bRights[i] & need) != 0) {
+            return bPa[i] | (va & baseOffset);
+        }
+        for (BlockSet s : blocks) {
+            long bv = m >>> s.shift;
+            int j = (int) bv & s.mask;
+            long bk = s.key[j];
+            if ((bk == (bv | asidTag) || bk == (bv | GLOBAL_TAG)) && (s.rights[j] & need) != 0) {
+                return s.pa[j] | (va & ((1L << s.shift) - 1));
+            }
+        }
+        // Miss: walk the tables and fill.
+        misses++;
         long root = rootFor(va, current);
         if (root < 0) {
             faults++;
@@ -278,25 +280,8 @@ public final class CpuMmu {
             faults++;
             return r.fault;
         }
-        fill(va, r);
-        long es = walker.entrySize(r.levelIndex);
-        return r.pagePa | (va & (es - 1));
-    }
-
-    /** Root for {@code va}: arm64 TTBR1 (init_mm) for the upper half, else the current mm's; -1 if none. */
-    private long rootFor(long va, MmContext ctx) {
-        if (splitRoots && va < 0) {
-            return mmu.kernelRoot();
-        }
-        return ctx == null ? (splitRoots ? -1 : mmu.kernelRoot()) : mmu.pageTables().pa(ctx.mm.pgd());
-    }
-
-    private void fill(long va, WalkResult r) {
         long tag = r.global ? GLOBAL_TAG : asidTag;
-        long m = va & vaMask;
         if (r.levelIndex == baseIndex) {
-            long vpn = m >>> baseShift;
-            int i = (int) vpn & bMask;
             bKey[i] = vpn | tag;
             bPa[i] = r.pagePa;
             bRights[i] = r.rights;
@@ -308,6 +293,16 @@ public final class CpuMmu {
             s.pa[j] = r.pagePa;
             s.rights[j] = r.rights;
         }
+        long es = walker.entrySize(r.levelIndex);
+        return r.pagePa | (va & (es - 1));
+    }
+
+    /** Root for {@code va}: arm64 TTBR1 (init_mm) for the upper half, else the current mm's; -1 if none. */
+    private long rootFor(long va, MmContext ctx) {
+        if (splitRoots && va < 0) {
+            return mmu.kernelRoot();
+        }
+        return ctx == null ? (splitRoots ? -1 : mmu.kernelRoot()) : mmu.pageTables().pa(ctx.mm.pgd());
     }
 
     /** The typed form of {@link #translatePa}. */
