@@ -57,6 +57,16 @@ public interface PteFormat {
         return true;
     }
 
+    /**
+     * Whether the MMU may still write this leaf by itself (an accessed/dirty update). When it
+     * cannot, software holding the PTE lock may replace the entry with a plain release-store
+     * instead of an atomic exchange: no hardware update can be lost. Conservative default:
+     * {@code true} (arm64's DBM turns a writable-clean entry dirty by clearing AP[2]).
+     */
+    default boolean hardwareMayUpdate(long e) {
+        return true;
+    }
+
     /** Full decode. */
     default Entry decode(Level level, long e, Geometry g) {
         if (isTable(level, e)) {

@@ -245,6 +245,12 @@ public final class RiscvFormat implements PteFormat {
         return (e & A) != 0;
     }
 
+    /** Svadu: A on any access and D on a write through W, each only while clear; never in an invalid entry. */
+    @Override
+    public boolean hardwareMayUpdate(long e) {
+        return (e & V) != 0 && ((e & A) == 0 || ((e & W) != 0 && (e & D) == 0));
+    }
+
     @Override
     public long mkDirty(long e) {
         return e | D;

@@ -214,6 +214,12 @@ public final class X86Format implements PteFormat {
         return (e & A) != 0;
     }
 
+    /** The CPU sets A on any access and D on a write through RW, each only while clear; never in a non-present entry. */
+    @Override
+    public boolean hardwareMayUpdate(long e) {
+        return (e & P) != 0 && ((e & A) == 0 || ((e & RW) != 0 && (e & D) == 0));
+    }
+
     @Override
     public long mkDirty(long e) {
         return e | D;

@@ -93,6 +93,13 @@ final class ProtectVisitor implements WalkOps {
         long[] w = table.words();
         for (int i = from; i < to; i++) {
             long e = Words.getAcquire(w, i);
+            if (fmt.isPresent(e) && !fmt.hardwareMayUpdate(e)) {
+                // Accessed and dirty already (or never writable): no A/D update can race this
+                // store, and other writers hold the PTE lock, so no atomic exchange is needed.
+                Words.setRelease(w, i, remake(Level.PTE, e));
+                changed++;
+                continue;
+            }
             while (fmt.isPresent(e)) {
                 // ptep_modify_prot_start/commit as one compare-and-exchange: a hardware A/D update
                 // racing in between makes it fail, and the new value is rebuilt from the witness.
