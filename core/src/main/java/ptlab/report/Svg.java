@@ -132,7 +132,10 @@ public final class Svg {
         return String.format(Locale.ROOT, "%.2f", v);
     }
 
-    /** XML/HTML escaping for text nodes and attribute values. */
+    /**
+     * XML/HTML escaping for text nodes and attribute values (single- or double-quoted); control
+     * characters, which XML forbids, become {@code ?}.
+     */
     public static String esc(String s) {
         StringBuilder b = new StringBuilder(s.length());
         for (int i = 0; i < s.length(); i++) {
@@ -154,7 +157,7 @@ public final class Svg {
                     b.append("&quot;");
                     break;
                 default:
-                    b.append(c);
+                    b.append(c < 0x20 ? '?' : c);
             }
         }
         return b.toString();

@@ -1,5 +1,7 @@
 package ptlab.snapshot;
 
+import static ptlab.report.Svg.esc;
+
 import java.util.ArrayList;
 import java.util.List;
 import ptlab.arch.Level;
@@ -156,27 +158,4 @@ public final class HtmlReport {
         return b.append("</svg>\n").toString();
     }
 
-    static String esc(String s) {
-        StringBuilder b = new StringBuilder(s.length());
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '<':
-                    b.append("&lt;");
-                    break;
-                case '>':
-                    b.append("&gt;");
-                    break;
-                case '&':
-                    b.append("&amp;");
-                    break;
-                case '"':
-                    b.append("&quot;");
-                    break;
-                default:
-                    b.append(c < 0x20 ? '?' : c);
-            }
-        }
-        return b.toString();
-    }
 }
