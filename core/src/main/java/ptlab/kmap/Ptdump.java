@@ -7,6 +7,7 @@ import ptlab.arch.Geometry;
 import ptlab.arch.Level;
 import ptlab.arch.PageProt;
 import ptlab.arch.PteFormat;
+import ptlab.arch.SizeNames;
 import ptlab.pgtable.Mm;
 import ptlab.pgtable.PageTables;
 import ptlab.phys.PageDesc;
@@ -136,7 +137,7 @@ public final class Ptdump {
                 return;
             }
             if (onlyLevel == null || onlyLevel == runLevel) {
-                lines.add(String.format("0x%016x-0x%016x %9s %-4s %s", runStart, runEnd, size(runEnd - runStart), runLevel.kernelName(),
+                lines.add(String.format("0x%016x-0x%016x %9s %-4s %s", runStart, runEnd, SizeNames.of(runEnd - runStart), runLevel.kernelName(),
                         runAttrs));
             }
             runStart = -1;
@@ -149,17 +150,5 @@ public final class Ptdump {
         }
         return (p.user() ? "USR " : "    ") + (p.write() ? "RW " : "ro ") + (p.exec() ? "x  " : "NX ") + (p.global() ? "GLB " : "    ")
                 + (cont ? "CON " : "    ") + (p.young() ? "AF " : "   ") + p.type();
-    }
-
-    /** ptdump's size column: the largest unit that divides exactly (K, M, G, T, P, E). */
-    static String size(long bytes) {
-        String units = "KMGTPE";
-        long s = bytes >>> 10;
-        int u = 0;
-        while (s != 0 && (s & 1023) == 0 && u < units.length() - 1) {
-            s >>>= 10;
-            u++;
-        }
-        return Long.toUnsignedString(s) + units.charAt(u);
     }
 }

@@ -2,6 +2,7 @@ package ptlab.range;
 
 import ptlab.arch.Level;
 import ptlab.arch.PteFormat;
+import ptlab.arch.SizeNames;
 import ptlab.phys.PageDesc;
 import ptlab.phys.Words;
 import ptlab.walk.Action;
@@ -52,13 +53,13 @@ final class Probe implements WalkOps {
     @Override
     public Action hugeLeaf(WalkCursor c) {
         if (map) {
-            return found("a " + RangeCheck.human(geo.entrySize(c.level())) + " leaf", c);
+            return found("a " + SizeNames.of(geo.entrySize(c.level())) + " leaf", c);
         }
         long span = geo.entrySize(c.level());
         long s = c.addr() & -span;
         if (Long.compareUnsigned(s, rangeStart) < 0 || Long.compareUnsigned(s + span - 1, rangeEnd - 1) > 0) {
             conflict = "the range [0x" + Long.toHexString(rangeStart) + ", 0x" + Long.toHexString(rangeEnd) + ") cuts the "
-                    + RangeCheck.human(span) + " leaf at 0x" + Long.toHexString(s) + " (split it first)";
+                    + SizeNames.of(span) + " leaf at 0x" + Long.toHexString(s) + " (split it first)";
             return Action.STOP;
         }
         return Action.CONTINUE;

@@ -4,6 +4,7 @@ import ptlab.InvalidAddressException;
 import ptlab.arch.Architecture;
 import ptlab.arch.Geometry;
 import ptlab.arch.Level;
+import ptlab.arch.SizeNames;
 import ptlab.pgtable.Mm;
 import ptlab.pgtable.PageTables;
 
@@ -54,7 +55,7 @@ final class RangeCheck {
             StringBuilder sizes = new StringBuilder();
             for (Level x : g.levels()) {
                 if (x == Level.PTE || g.leafAllowed(x)) {
-                    sizes.append(sizes.length() == 0 ? "" : ", ").append(human(g.entrySize(x)));
+                    sizes.append(sizes.length() == 0 ? "" : ", ").append(SizeNames.of(g.entrySize(x)));
                 }
             }
             throw new UnsupportedLeafSizeException("leaf size 0x" + Long.toHexString(size) + " is not mapped by "
@@ -72,15 +73,5 @@ final class RangeCheck {
             throw new InvalidAddressException("map: physical range 0x" + Long.toHexString(pa) + " + 0x" + Long.toHexString(len)
                     + " exceeds the " + bits + "-bit physical address space of " + pt.arch().name());
         }
-    }
-
-    static String human(long size) {
-        if (size >= 1L << 30 && (size & ((1L << 30) - 1)) == 0) {
-            return (size >> 30) + "G";
-        }
-        if (size >= 1L << 20 && (size & ((1L << 20) - 1)) == 0) {
-            return (size >> 20) + "M";
-        }
-        return (size >> 10) + "K";
     }
 }

@@ -174,21 +174,9 @@ public final class ScenarioParser {
         throw new TraceSyntaxException(file, line, "bad count '" + s + "' (" + min + " to " + max + ")");
     }
 
-    /** A size with optional K/M/G suffix, a multiple of 4 KiB (0 allowed only for offsets). */
+    /** A size in the trace language's number syntax, a multiple of 4 KiB (0 allowed only for offsets). */
     static long size(String file, int line, String s, String what, boolean zeroOk) {
-        long v;
-        try {
-            char c = Character.toUpperCase(s.charAt(s.length() - 1));
-            int shift = c == 'K' ? 10 : c == 'M' ? 20 : c == 'G' ? 30 : 0;
-            String digits = shift == 0 ? s : s.substring(0, s.length() - 1);
-            v = digits.startsWith("0x") ? Long.parseUnsignedLong(digits.substring(2), 16) : Long.parseLong(digits);
-            if (v < 0 || Long.numberOfLeadingZeros(v) <= shift) {
-                throw new NumberFormatException();
-            }
-            v <<= shift;
-        } catch (RuntimeException e) {
-            throw new TraceSyntaxException(file, line, "bad " + what + " '" + s + "'");
-        }
+        long v = TraceParser.num(file, line, s, what);
         if ((v == 0 && !zeroOk) || (v & 0xfff) != 0) {
             throw new TraceSyntaxException(file, line, what + " " + s + " must be a " + (zeroOk ? "" : "non-zero ") + "multiple of 4K");
         }

@@ -182,7 +182,13 @@ public final class TraceParser {
     }
 
     /** A number: hex {@code 0x..} or decimal, optional K/M/G suffix; non-negative, 64-bit. */
-    static long num(String file, int line, String s, String what) {
+    /**
+     * A number of the trace language: hex ({@code 0x...}) or decimal, with an optional K, M or
+     * G suffix. Public for languages that embed the trace language.
+     *
+     * @throws TraceSyntaxException {@code FILE:LINE: bad WHAT 'S'} or {@code ... is out of range}
+     */
+    public static long num(String file, int line, String s, String what) {
         String body = s;
         int shift = 0;
         char last = s.isEmpty() ? ' ' : Character.toUpperCase(s.charAt(s.length() - 1));
