@@ -2,7 +2,6 @@ package ptlab.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -10,7 +9,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import ptlab.arch.Architecture;
-import ptlab.arch.Architectures;
 import ptlab.cpu.Violation;
 import ptlab.pgtable.KernelConfig;
 import ptlab.sim.Scenarios;
@@ -44,12 +42,7 @@ final class CheckCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         long ramBytes = Sizes.parse("--ram", ram);
-        List<Architecture> archs = new ArrayList<>();
-        if (arch.equals("all")) {
-            archs.addAll(Architectures.all());
-        } else {
-            archs.add(Architectures.byName(arch));
-        }
+        List<Architecture> archs = SimulateCommand.architectures(arch);
         List<Step> steps = scenario == null ? Scenarios.builtIn() : Scenarios.load(scenario);
         String name = scenario == null ? Scenarios.DEFAULT_NAME : scenario.toString();
         int total = 0;

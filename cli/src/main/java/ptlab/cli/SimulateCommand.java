@@ -92,12 +92,7 @@ final class SimulateCommand implements Callable<Integer> {
         if (ramBytes < (256L << 20) || ramBytes > (1L << 40)) {
             throw new PtlabException("--ram must be between 256M and 1T: " + ram);
         }
-        List<Architecture> archs = new ArrayList<>();
-        if (arch.equals("all")) {
-            archs.addAll(Architectures.all());
-        } else {
-            archs.add(Architectures.byName(arch));
-        }
+        List<Architecture> archs = architectures(arch);
         List<Step> steps = scenario == null ? Scenarios.builtIn() : Scenarios.load(scenario);
         String name = scenario == null ? Scenarios.DEFAULT_NAME : scenario.toString();
         Recorder rec = jfr == null ? null : Recorder.start(jfr);
@@ -147,6 +142,11 @@ final class SimulateCommand implements Callable<Integer> {
         out.println("violations: " + violations);
         out.flush();
         return violations == 0 ? 0 : 1;
+    }
+
+    /** {@code --arch}: one architecture by name, or {@code all} of them. */
+    static List<Architecture> architectures(String name) {
+        return name.equals("all") ? new ArrayList<>(Architectures.all()) : List.of(Architectures.byName(name));
     }
 
     private static void row(PrintWriter out, SimReport r) {

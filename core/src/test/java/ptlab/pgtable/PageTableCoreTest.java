@@ -22,6 +22,7 @@ import ptlab.cpu.SimCpu;
 import ptlab.cpu.Violation;
 import ptlab.phys.PageDesc;
 import ptlab.range.PageRanges;
+import ptlab.range.RangeFixture;
 
 /**
  * Issue 3's acceptance, on every architecture with the checker: ctor/dtor balance per level for
@@ -38,16 +39,6 @@ class PageTableCoreTest {
 
     private PageTables tables(KernelConfig c) {
         return kernels.kernel(c).pageTables();
-    }
-
-    static long userVa(Architecture a) {
-        return 1L << (a.geometry().vaBits() - 2);
-    }
-
-    static long kernelVa(Architecture a) {
-        int bits = a.geometry().vaBits();
-        long start = a.sharesKernelHalf() ? -(1L << (bits - 1)) : -(1L << bits);
-        return start + (1L << (bits - 3));
     }
 
     /** Every table reachable from {@code mm}'s root that belongs to it (not the shared kernel half). */
@@ -94,9 +85,9 @@ class PageTableCoreTest {
         PageRanges r = new PageRanges(pt);
         Mm user = pt.newMm("user", MmKind.USER);
         Mm efi = pt.newMm("efi", MmKind.SPECIAL);
-        populate(r, user, userVa(a), 3, PageProt.USER_RW);
-        populate(r, efi, userVa(a), 3, PageProt.KERNEL_RW);
-        populate(r, pt.initMm(), kernelVa(a), 3, PageProt.KERNEL_RW);
+        populate(r, user, RangeFixture.userVa(a), 3, PageProt.USER_RW);
+        populate(r, efi, RangeFixture.userVa(a), 3, PageProt.KERNEL_RW);
+        populate(r, pt.initMm(), RangeFixture.kernelVa(a), 3, PageProt.KERNEL_RW);
         assertThat(Checker.check(pt)).isEmpty();
         Geometry g = pt.geometry();
         for (Level l : g.levels()) {
@@ -169,7 +160,7 @@ class PageTableCoreTest {
             Geometry g = pt.geometry();
             long pmdSpan = g.entrySize(g.holder(Level.PUD));
             for (int i = 0; i < 32; i++) {
-                long va = kernelVa(pt.arch()) + i * pmdSpan;
+                long va = RangeFixture.kernelVa(pt.arch()) + i * pmdSpan;
                 r.map(pt.initMm(), va, 0, g.pageSize(), g.pageSize(), PageProt.KERNEL_RW);
             }
             allocs[v] = pt.stats().dynamicPtlockAllocs() - before;
@@ -191,7 +182,7 @@ class PageTableCoreTest {
         Geometry g = pt.geometry();
         Mm a = pt.newMm("a", MmKind.USER);
         Mm b = pt.newMm("b", MmKind.USER);
-        long va = userVa(pt.arch());
+        long va = RangeFixture.userVa(pt.arch());
         long pmd = g.entrySize(g.holder(Level.PMD));
         List<Runnable> ops = List.of(
                 () -> r.map(a, va, 0, 3 * pmd, g.pageSize(), PageProt.USER_RW),
@@ -233,7 +224,7 @@ class PageTableCoreTest {
         PageRanges r = new PageRanges(pt);
         Installer ins = new Installer(pt);
         Mm mm = pt.newMm("racy", MmKind.USER);
-        long va = userVa(pt.arch());
+        long va = RangeFixture.userVa(pt.arch());
         int threads = 4;
         int rounds = 2000;
         long frames = pt.allocator().allocatedFrames();
@@ -321,7 +312,7 @@ class PageTableCoreTest {
             users.add(pt.newMm("u" + i, MmKind.USER));
         }
         long rootSpan = g.entrySize(g.root());
-        long va = kernelVa(a);
+        long va = RangeFixture.kernelVa(a);
         int idx = g.index(g.root(), va);
         long syncs = pt.stats().syncCalls();
         ins.walkAllocKernel(va, Level.PTE);

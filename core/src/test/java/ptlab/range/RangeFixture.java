@@ -11,31 +11,31 @@ import ptlab.pgtable.Mm;
 import ptlab.pgtable.PageTables;
 
 /** Addresses and helpers shared by the range tests, valid on every architecture. */
-final class RangeFixture {
+public final class RangeFixture {
     private RangeFixture() {}
 
-    static List<String> archs() {
+    public static List<String> archs() {
         return new ArrayList<>(Architectures.names());
     }
 
     /** A user address with room for a few of the largest leaves. */
-    static long userVa(Architecture a) {
+    public static long userVa(Architecture a) {
         return 1L << (a.geometry().vaBits() - 2);
     }
 
     /** The first address of the kernel half. */
-    static long kernelStart(Architecture a) {
+    public static long kernelStart(Architecture a) {
         int bits = a.geometry().vaBits();
         return a.sharesKernelHalf() ? -(1L << (bits - 1)) : -(1L << bits);
     }
 
     /** A kernel address aligned to every leaf size, away from the bottom of the half. */
-    static long kernelVa(Architecture a) {
+    public static long kernelVa(Architecture a) {
         return kernelStart(a) + (1L << (a.geometry().vaBits() - 3));
     }
 
     /** The leaf sizes the architecture maps, smallest first. */
-    static List<Long> leafSizes(Geometry g) {
+    public static List<Long> leafSizes(Geometry g) {
         List<Long> out = new ArrayList<>();
         List<Level> ls = g.levels();
         for (int i = ls.size() - 1; i >= 0; i--) {
@@ -48,7 +48,7 @@ final class RangeFixture {
     }
 
     /** The leaf mapping {@code va}, or {@code null}: a plain walk from the root. */
-    static Entry.Leaf leafAt(PageTables pt, Mm mm, long va) {
+    public static Entry.Leaf leafAt(PageTables pt, Mm mm, long va) {
         var t = mm.pgd();
         for (Level l : pt.geometry().levels()) {
             long e = PageTables.read(t, pt.geometry().index(l, va));
@@ -63,7 +63,7 @@ final class RangeFixture {
     }
 
     /** Live tables below the root, all levels. */
-    static long tablesBelowRoot(PageTables pt) {
+    public static long tablesBelowRoot(PageTables pt) {
         long n = 0;
         for (Level l : pt.geometry().levels()) {
             if (l != pt.geometry().root()) {
