@@ -43,6 +43,27 @@ class SimulateCommandTest {
         assertThat(r.out()).contains("riscv-sv39: 5 steps, 6 checker runs, 0 violation(s)").endsWith("violations: 0\n");
     }
 
+    /**
+     * {@code --jfr} records the tracepoints. The events are created only once JFR is initialised
+     * (Tracepoints' start-up guard), so this is the test that the guard lets them through.
+     */
+    @Test
+    void jfrRecordsTheTracepoints() throws Exception {
+        Path s = dir.resolve("small.scenario");
+        Files.writeString(s, "process a\nmmap 0x100000000 8M\ntouch 0x100000000 8M\nmprotect 0x100000000 8M r\nexit a\n");
+        Path jfr = dir.resolve("run.jfr");
+        MainTest.Run r = MainTest.run("simulate", "--scenario", s.toString(), "--arch", "x86_64-4l", "--quiet", "--jfr", jfr.toString());
+        assertThat(r.status()).as(r.err()).isZero();
+        java.util.Map<String, Long> counts = new java.util.TreeMap<>();
+        for (jdk.jfr.consumer.RecordedEvent e : jdk.jfr.consumer.RecordingFile.readAllEvents(jfr)) {
+            if (e.getEventType().getName().startsWith("ptlab.")) {
+                counts.merge(e.getEventType().getName(), 1L, Long::sum);
+            }
+        }
+        assertThat(counts).containsKeys("ptlab.Table", "ptlab.TlbFlush");
+        assertThat(counts.get("ptlab.Table")).isGreaterThanOrEqualTo(2 * 4); // at least one table per level allocated and freed
+    }
+
     @Test
     void printScenarioShowsTheBuiltInOne() {
         MainTest.Run r = MainTest.run("simulate", "--print-scenario");

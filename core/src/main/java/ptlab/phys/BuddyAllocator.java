@@ -23,6 +23,8 @@ import ptlab.cpu.ViolationLog;
 public final class BuddyAllocator {
     public static final int MAX_ORDER = 10;
     private static final long NIL = -1;
+    private static final long NO_MEMORY = -1;
+    private static final long INJECTED = -2;
 
     private final PhysicalMemory mem;
     private final ViolationLog log;
@@ -66,24 +68,51 @@ public final class BuddyAllocator {
      * @param site name of the calling site, for fault injection and messages
      */
     public AllocResult allocate(int order, Gfp gfp, String site) {
+        long pfn = allocatePfn(order, gfp, site);
+        return pfn >= 0 ? new AllocResult.Frames(pfn, order) : new AllocResult.Failed(site, order, pfn == INJECTED);
+    }
+
+    /**
+     * {@link #allocate} without the result object: the first pfn, or {@link #NO_MEMORY} /
+     * {@link #INJECTED}. Kept small and free of cold code so that {@code allocate} inlines
+     * into its callers and the JIT can drop the result object (see {@code AllocBench}).
+     */
+    private long allocatePfn(int order, Gfp gfp, String site) {
         if (order < 0 || order > MAX_ORDER) {
-            throw new IllegalArgumentException("order " + order + " outside 0.." + MAX_ORDER);
+            throw badOrder(order);
         }
+        mightAlloc(gfp, site);
+        if (injector.shouldFail(site)) {
+            return INJECTED;
+        }
+        return takeLocked(order);
+    }
+
+    private static IllegalArgumentException badOrder(int order) {
+        return new IllegalArgumentException("order " + order + " outside 0.." + MAX_ORDER);
+    }
+
+    /** {@code might_alloc()}: the context checks, recorded as violations. */
+    private void mightAlloc(Gfp gfp, String site) {
         SimCpu cpu = SimCpu.current();
         if (gfp.maySleep() && cpu.inAtomic()) {
-            log.record("might-sleep", site + ": " + gfp + " allocation in atomic context on " + cpu + ": " + cpu.atomicReason());
+            recordAtomic(gfp, site, cpu);
         } else if (preemptRt && cpu.inStopMachine()) {
             log.record("might-sleep", site + ": " + gfp + " allocation inside stop_machine on PREEMPT_RT (" + cpu + ")");
         }
-        if (injector.shouldFail(site)) {
-            return new AllocResult.Failed(site, order, true);
-        }
+    }
+
+    private void recordAtomic(Gfp gfp, String site, SimCpu cpu) {
+        log.record("might-sleep", site + ": " + gfp + " allocation in atomic context on " + cpu + ": " + cpu.atomicReason());
+    }
+
+    private long takeLocked(int order) {
         long pfn;
         zone.lock();
         try {
             pfn = take(order);
             if (pfn == NIL) {
-                return new AllocResult.Failed(site, order, false);
+                return NO_MEMORY;
             }
             allocatedFrames += 1L << order;
             allocations++;
@@ -91,7 +120,7 @@ public final class BuddyAllocator {
             zone.unlock();
         }
         mem.setRefcount(pfn, 1);
-        return new AllocResult.Frames(pfn, order);
+        return pfn;
     }
 
     /** Frees a block that {@link #allocate} returned, with the same order. */
@@ -101,12 +130,8 @@ public final class BuddyAllocator {
         try {
             Section s = mem.section(pfn);
             int off = PhysicalMemory.offset(pfn);
-            if (s == null || s.state[off] != Section.ALLOCATED_HEAD) {
-                throw new InvalidFrameException("free of pfn 0x" + Long.toHexString(pfn) + " which is not allocated (double free?)");
-            }
-            if (s.order[off] != order) {
-                throw new InvalidFrameException("free of pfn 0x" + Long.toHexString(pfn) + " with order " + order
-                        + " but it was allocated with order " + s.order[off]);
+            if (s == null || s.state[off] != Section.ALLOCATED_HEAD || s.order[off] != order) {
+                throw badFree(s, off, pfn, order);
             }
             s.state[off] = Section.UNUSED;
             s.refcount[off] = 0;
@@ -119,6 +144,14 @@ public final class BuddyAllocator {
         }
     }
 
+    private static InvalidFrameException badFree(Section s, int off, long pfn, int order) {
+        if (s == null || s.state[off] != Section.ALLOCATED_HEAD) {
+            return new InvalidFrameException("free of pfn 0x" + Long.toHexString(pfn) + " which is not allocated (double free?)");
+        }
+        return new InvalidFrameException("free of pfn 0x" + Long.toHexString(pfn) + " with order " + order
+                + " but it was allocated with order " + s.order[off]);
+    }
+
     /* ---- lists (all under the zone lock) ---- */
 
     private long take(int order) {
@@ -128,11 +161,10 @@ public final class BuddyAllocator {
         }
         long pfn;
         if (k > MAX_ORDER) {
-            if (untouched + (1L << MAX_ORDER) > mem.frames()) {
+            pfn = carveUntouched();
+            if (pfn == NIL) {
                 return NIL;
             }
-            pfn = untouched;
-            untouched += 1L << MAX_ORDER;
             k = MAX_ORDER;
         } else {
             pfn = heads[k];
@@ -147,6 +179,16 @@ public final class BuddyAllocator {
         int off = PhysicalMemory.offset(pfn);
         s.state[off] = Section.ALLOCATED_HEAD;
         s.order[off] = (byte) order;
+        return pfn;
+    }
+
+    /** A never-used max-order block from the high-water mark, or {@link #NIL} when RAM is exhausted. */
+    private long carveUntouched() {
+        if (untouched + (1L << MAX_ORDER) > mem.frames()) {
+            return NIL;
+        }
+        long pfn = untouched;
+        untouched += 1L << MAX_ORDER;
         return pfn;
     }
 

@@ -119,10 +119,12 @@ public final class PhysicalMemory {
     Section sectionForWrite(long pfn) {
         int i = (int) (pfn >>> SECTION_SHIFT);
         Section s = sections[i];
-        if (s == null) {
-            s = new Section(SECTION_FRAMES);
-            sections[i] = s;
-        }
+        return s != null ? s : createSection(i);
+    }
+
+    private Section createSection(int i) {
+        Section s = new Section(SECTION_FRAMES);
+        sections[i] = s;
         return s;
     }
 
