@@ -19,6 +19,8 @@ final class Protect implements WalkOps {
     private final Process p;
     private final Kernel k;
     private final Vma v;
+    /** The new protection per old (write, young, dirty) state: computed once per VMA, not per PTE. */
+    private final PageProt[] protByState = new PageProt[8];
 
     private Protect(Process p, Vma v) {
         this.p = p;
@@ -44,23 +46,43 @@ final class Protect implements WalkOps {
             if (!k.fmt.isPresent(e)) {
                 continue;
             }
-            long pa = k.fmt.outputAddress(Level.PTE, e);
-            PageProt old = k.fmt.prot(Level.PTE, e);
-            PageProt np;
-            if (!v.accessible()) {
-                np = PageProt.USER_NONE;
+            if (!k.fmt.hardwareMayUpdate(e)) {
+                // Accessed and dirty already (or never writable): no MMU can change the word, and
+                // other writers hold the PTE lock, so it is rewritten with one release store.
+                Words.setRelease(w, i, remake(e));
             } else {
-                boolean write = v.has(Vma.WRITE) && old.write();
-                np = PageProt.user(true, write, v.has(Vma.EXEC)).withYoung(old.young()).withDirty(old.dirty());
+                // ptep_modify_prot_start/commit: clear, then build the new entry from what the
+                // clear returned, so an A/D update that raced the read above is kept.
+                long old = Words.getAndSet(w, i, 0L);
+                Words.setRelease(w, i, remake(old));
             }
-            // Clear-then-set like ptep_modify_prot_start/commit: the MMU never sees a mix.
-            Words.getAndSet(w, i, 0L);
-            Words.setRelease(w, i, k.fmt.mkLeaf(Level.PTE, pa, np));
             changed = true;
         }
         if (changed) {
             k.flushTlbRange(p.mm, addr, addr + (long) (to - from) * pageSize);
         }
         return Action.CONTINUE;
+    }
+
+    /** The entry {@code e} with the VMA's protection: same page, same young/dirty state. */
+    private long remake(long e) {
+        boolean write = k.fmt.isWrite(e);
+        boolean young = k.fmt.isYoung(e);
+        boolean dirty = k.fmt.isDirty(e);
+        int key = (write ? 4 : 0) | (young ? 2 : 0) | (dirty ? 1 : 0);
+        PageProt np = protByState[key];
+        if (np == null) {
+            np = newProt(write, young, dirty);
+            protByState[key] = np;
+        }
+        return k.fmt.mkLeaf(Level.PTE, k.fmt.outputAddress(Level.PTE, e), np);
+    }
+
+    private PageProt newProt(boolean oldWrite, boolean young, boolean dirty) {
+        if (!v.accessible()) {
+            return PageProt.USER_NONE;
+        }
+        boolean write = v.has(Vma.WRITE) && oldWrite;
+        return PageProt.user(true, write, v.has(Vma.EXEC)).withYoung(young).withDirty(dirty);
     }
 }

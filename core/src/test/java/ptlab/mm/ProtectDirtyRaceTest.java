@@ -1,0 +1,104 @@
+package ptlab.mm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import ptlab.arch.Level;
+import ptlab.check.CheckedKernels;
+import ptlab.cpu.SimCpu;
+import ptlab.mmu.AccessKind;
+import ptlab.mmu.CpuMmu;
+import ptlab.mmu.Privilege;
+import ptlab.mmu.Translation;
+import ptlab.pgtable.KernelConfig;
+import ptlab.phys.PageDesc;
+import ptlab.phys.Words;
+
+/**
+ * mprotect racing a hardware dirty-bit update ({@code change_pte_range} against the MMU's
+ * compare-and-set of D). The kernel builds the new PTE from the value
+ * {@code ptep_modify_prot_start} exchanged out, so a D set after its first read survives; a
+ * version that rebuilt from the first read lost it: a written page then looked clean, which
+ * reclaim would drop without writeback.
+ *
+ * <p>Each round cleans the PTE (clears D, flushes), then a CPU writes through the MMU while
+ * another thread mprotects the page between RW and RWX. If the write was translated, the
+ * final PTE must be dirty.
+ */
+class ProtectDirtyRaceTest {
+    @RegisterExtension
+    final CheckedKernels checked = new CheckedKernels();
+
+    private static final long ADDR = 0x7f00_0000_0000L;
+    private static final int PAGES = 512; // one PTE table
+    private static final long LEN = PAGES * 4096L;
+    private static final int ROUNDS = 3000;
+
+    @Test
+    void aDirtyBitSetDuringMprotectIsKept() throws Exception {
+        Kernel k = checked.kernel(KernelConfig.defaults());
+        Process p = k.newProcess("t");
+        assertThat(p.mmap(ADDR, LEN, 3, false).ok()).isTrue();
+        assertThat(p.touch(ADDR, LEN, true).ok()).isTrue();
+        PageDesc pte = k.installer.lookup(p.mm, ADDR, Level.PTE);
+        int idx0 = k.geo.index(Level.PTE, ADDR);
+        CpuMmu cpu = k.mmu().attach(new SimCpu(0));
+        // Spin hand-offs rather than a barrier, so both sides start within nanoseconds of each other.
+        AtomicInteger go = new AtomicInteger();
+        AtomicInteger finished = new AtomicInteger();
+        boolean[] wrote = new boolean[PAGES];
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread writer = new Thread(() -> {
+            try {
+                for (int r = 1; r <= ROUNDS; r++) {
+                    while (go.get() < r) {
+                        Thread.onSpinWait();
+                    }
+                    cpu.switchMm(p.mm); // online: the mprotect's flush waits for this CPU's ack
+                    for (int i = 0; i < PAGES; i++) {
+                        wrote[i] = !Translation.isFault(cpu.translatePa(ADDR + i * 4096L, AccessKind.WRITE, Privilege.USER));
+                    }
+                    cpu.leave(); // acks the mprotect's shootdown and stops it waiting for us
+                    finished.set(r);
+                }
+            } catch (Throwable t) {
+                failure.set(t);
+                finished.set(Integer.MAX_VALUE);
+            }
+        }, "cpu0");
+        writer.setDaemon(true);
+        writer.start();
+        long lost = 0;
+        long writes = 0;
+        for (int r = 1; r <= ROUNDS && failure.get() == null; r++) {
+            // Clean every page (as writeback would: clear D, then flush), so each write must set D again.
+            for (int i = 0; i < PAGES; i++) {
+                long e = Words.getAcquire(pte.words(), idx0 + i);
+                Words.setRelease(pte.words(), idx0 + i, k.fmt.mkClean(e));
+            }
+            k.flushTlbRange(p.mm, ADDR, ADDR + LEN);
+            go.set(r);
+            // RW <-> RWX: a real change (an unchanged one returns before change_protection), writable throughout.
+            assertThat(p.mprotect(ADDR, LEN, (r & 1) == 0 ? 3 : 7).ok()).isTrue();
+            while (finished.get() < r) {
+                Thread.onSpinWait();
+            }
+            for (int i = 0; i < PAGES; i++) {
+                if (wrote[i]) {
+                    writes++;
+                    if (!k.fmt.isDirty(Words.getAcquire(pte.words(), idx0 + i))) {
+                        lost++;
+                    }
+                }
+            }
+        }
+        writer.join();
+        assertThat(failure.get()).isNull();
+        assertThat(writes).as("writes that got through").isPositive();
+        assertThat(lost).as("written pages left clean by mprotect, of %d writes", writes).isZero();
+        p.exit();
+    }
+}
