@@ -110,8 +110,7 @@ final class ForkCopy implements WalkOps {
                 long pfn = k.fmt.outputAddress(Level.PTE, e) >>> k.geo.pageShift();
                 if (!k.isZeroPfn(pfn)) {
                     if (k.fmt.isWrite(e)) {
-                        e = k.fmt.wrprotect(e);
-                        Words.setRelease(sw, i, e); // ptep_set_wrprotect
+                        e = wrprotect(sw, i, e);
                         wrprotected = true;
                     }
                     Pages.get(k, pfn, "copy_pte_range");
@@ -128,5 +127,26 @@ final class ForkCopy implements WalkOps {
             dptl.unlock();
         }
         return Action.CONTINUE;
+    }
+
+    /**
+     * {@code ptep_set_wrprotect}: an atomic clear of the write bit (x86 {@code clear_bit}, arm64
+     * a cmpxchg loop), because the MMU may set A or D between the read and the store; a plain
+     * store of the value read would drop that update. Returns the write-protected value.
+     */
+    private long wrprotect(long[] w, int i, long e) {
+        if (!k.fmt.hardwareMayUpdate(e)) {
+            long ne = k.fmt.wrprotect(e);
+            Words.setRelease(w, i, ne);
+            return ne;
+        }
+        while (true) {
+            long ne = k.fmt.wrprotect(e);
+            long witness = Words.compareAndExchange(w, i, e, ne);
+            if (witness == e) {
+                return ne;
+            }
+            e = witness;
+        }
     }
 }

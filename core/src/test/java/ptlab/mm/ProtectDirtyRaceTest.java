@@ -36,9 +36,21 @@ class ProtectDirtyRaceTest {
     private static final int PAGES = 512; // one PTE table
     private static final long LEN = PAGES * 4096L;
     private static final int ROUNDS = 3000;
+    private static final int FORK_ROUNDS = 1500; // a fork and an exit per round cost more
 
     @Test
     void aDirtyBitSetDuringMprotectIsKept() throws Exception {
+        race(false);
+    }
+
+    /** fork's {@code ptep_set_wrprotect} of the parent's PTEs: the same race, the same rule. */
+    @Test
+    void aDirtyBitSetDuringForkIsKept() throws Exception {
+        race(true);
+    }
+
+    private void race(boolean fork) throws Exception {
+        int rounds = fork ? FORK_ROUNDS : ROUNDS;
         Kernel k = checked.kernel(KernelConfig.defaults());
         Process p = k.newProcess("t");
         assertThat(p.mmap(ADDR, LEN, 3, false).ok()).isTrue();
@@ -53,7 +65,7 @@ class ProtectDirtyRaceTest {
         AtomicReference<Throwable> failure = new AtomicReference<>();
         Thread writer = new Thread(() -> {
             try {
-                for (int r = 1; r <= ROUNDS; r++) {
+                for (int r = 1; r <= rounds; r++) {
                     while (go.get() < r) {
                         Thread.onSpinWait();
                     }
@@ -73,18 +85,27 @@ class ProtectDirtyRaceTest {
         writer.start();
         long lost = 0;
         long writes = 0;
-        for (int r = 1; r <= ROUNDS && failure.get() == null; r++) {
-            // Clean every page (as writeback would: clear D, then flush), so each write must set D again.
+        for (int r = 1; r <= rounds && failure.get() == null; r++) {
+            // Clean every page (as writeback would: clear D, then flush), so each write must set D
+            // again; after a fork, also make it writable again (the COW fault's reuse, done directly).
             for (int i = 0; i < PAGES; i++) {
                 long e = Words.getAcquire(pte.words(), idx0 + i);
-                Words.setRelease(pte.words(), idx0 + i, k.fmt.mkClean(e));
+                Words.setRelease(pte.words(), idx0 + i, k.fmt.mkClean(k.fmt.mkWrite(e)));
             }
             k.flushTlbRange(p.mm, ADDR, ADDR + LEN);
             go.set(r);
-            // RW <-> RWX: a real change (an unchanged one returns before change_protection), writable throughout.
-            assertThat(p.mprotect(ADDR, LEN, (r & 1) == 0 ? 3 : 7).ok()).isTrue();
+            Process child = null;
+            if (fork) {
+                child = p.fork("c");
+            } else {
+                // RW <-> RWX: a real change (an unchanged one returns before change_protection), writable throughout.
+                assertThat(p.mprotect(ADDR, LEN, (r & 1) == 0 ? 3 : 7).ok()).isTrue();
+            }
             while (finished.get() < r) {
                 Thread.onSpinWait();
+            }
+            if (child != null) {
+                child.exit();
             }
             for (int i = 0; i < PAGES; i++) {
                 if (wrote[i]) {
@@ -98,7 +119,7 @@ class ProtectDirtyRaceTest {
         writer.join();
         assertThat(failure.get()).isNull();
         assertThat(writes).as("writes that got through").isPositive();
-        assertThat(lost).as("written pages left clean by mprotect, of %d writes", writes).isZero();
+        assertThat(lost).as("written pages left clean by %s, of %d writes", fork ? "fork" : "mprotect", writes).isZero();
         p.exit();
     }
 }
