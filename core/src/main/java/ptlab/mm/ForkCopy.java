@@ -3,6 +3,7 @@ package ptlab.mm;
 import java.util.List;
 import ptlab.arch.Level;
 import ptlab.cpu.SpinLock;
+import ptlab.pgtable.EntryUpdates;
 import ptlab.pgtable.PageTables;
 import ptlab.phys.PageDesc;
 import ptlab.phys.Words;
@@ -74,8 +75,9 @@ final class ForkCopy implements WalkOps {
             long pmd = PageTables.read(c.table(), c.index());
             long head = k.fmt.outputAddress(k.pmdLevel, pmd) >>> k.geo.pageShift();
             if (!k.isZeroPfn(head)) {
-                pmd = k.fmt.wrprotect(pmd);
-                PageTables.write(c.table(), c.index(), pmd);
+                if (k.fmt.isWrite(pmd)) {
+                    pmd = EntryUpdates.setWrprotect(k.fmt, c.table().words(), c.index(), pmd); // pmdp_set_wrprotect
+                }
                 Pages.get(k, head, "copy_huge_pmd");
             }
             k.pt.accountTable(child.mm, Level.PTE, +1);
@@ -110,7 +112,7 @@ final class ForkCopy implements WalkOps {
                 long pfn = k.fmt.outputAddress(Level.PTE, e) >>> k.geo.pageShift();
                 if (!k.isZeroPfn(pfn)) {
                     if (k.fmt.isWrite(e)) {
-                        e = wrprotect(sw, i, e);
+                        e = EntryUpdates.setWrprotect(k.fmt, sw, i, e); // ptep_set_wrprotect
                         wrprotected = true;
                     }
                     Pages.get(k, pfn, "copy_pte_range");
@@ -127,26 +129,5 @@ final class ForkCopy implements WalkOps {
             dptl.unlock();
         }
         return Action.CONTINUE;
-    }
-
-    /**
-     * {@code ptep_set_wrprotect}: an atomic clear of the write bit (x86 {@code clear_bit}, arm64
-     * a cmpxchg loop), because the MMU may set A or D between the read and the store; a plain
-     * store of the value read would drop that update. Returns the write-protected value.
-     */
-    private long wrprotect(long[] w, int i, long e) {
-        if (!k.fmt.hardwareMayUpdate(e)) {
-            long ne = k.fmt.wrprotect(e);
-            Words.setRelease(w, i, ne);
-            return ne;
-        }
-        while (true) {
-            long ne = k.fmt.wrprotect(e);
-            long witness = Words.compareAndExchange(w, i, e, ne);
-            if (witness == e) {
-                return ne;
-            }
-            e = witness;
-        }
     }
 }

@@ -4,6 +4,7 @@ import java.util.List;
 import ptlab.arch.Level;
 import ptlab.arch.PteFormat;
 import ptlab.cpu.SpinLock;
+import ptlab.pgtable.EntryUpdates;
 import ptlab.pgtable.Installer;
 import ptlab.pgtable.Mm;
 import ptlab.pgtable.PageTables;
@@ -69,8 +70,7 @@ final class CopyVisitor implements WalkOps {
         try {
             long e = c.reread();
             if (cow && fmt.isWrite(e)) {
-                e = fmt.wrprotect(e);
-                c.write(e);
+                e = EntryUpdates.setWrprotect(fmt, c.table().words(), c.index(), e); // pmdp_set_wrprotect
                 wrprotected = true;
             }
             PageTables.write(d, c.index(), e);
@@ -102,8 +102,7 @@ final class CopyVisitor implements WalkOps {
                     continue;
                 }
                 if (cow && fmt.isWrite(e)) {
-                    e = fmt.wrprotect(e);
-                    Words.setRelease(sw, i, e);
+                    e = EntryUpdates.setWrprotect(fmt, sw, i, e); // ptep_set_wrprotect
                     wrprotected = true;
                 }
                 Words.setRelease(dw, i, e);
