@@ -315,7 +315,7 @@ public final class Mmu {
                 if (!c.auditWalk(va, ctx, r)) {
                     why = "tables give " + Translation.faultOf(r.fault);
                 } else if (r.levelIndex != li) {
-                    why = "tables map it at " + r.level + " (TLB entry of another size)";
+                    why = "tables map it at " + arch.geometry().levels().get(r.levelIndex) + " (TLB entry of another size)";
                 } else if (r.pagePa != pa) {
                     why = "tables map pa 0x" + Long.toHexString(r.pagePa);
                 } else if ((rights & ~r.rights) != 0) {
