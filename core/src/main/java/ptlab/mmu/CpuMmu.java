@@ -2,7 +2,6 @@ package ptlab.mmu;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.Arrays;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import ptlab.arch.Level;
 import ptlab.cpu.SimCpu;
@@ -27,6 +26,13 @@ import ptlab.pgtable.Mm;
  * reserved tag 0xFFFF for global entries. A hit needs the key (own ASID or global) and the
  * right bit; a right that is missing falls through to the walk, which may then update the
  * dirty state and refill (a store through an entry filled by a load).
+ *
+ * Layout: a set is one long[] of pairs [key, pa | rights]: entry i is words 2i and 2i+1, so a
+ * lookup touches one host cache line (mostly: the JVM aligns arrays to 8 bytes, so a 16-byte
+ * pair may straddle two lines). Three parallel arrays cost three lines per lookup, which
+ * dominated random accesses over a TLB larger than the host caches. The rights (Rights.ALL,
+ * bits 0-5) live in the page-offset bits of the pa, which are zero: the pa is aligned to the
+ * entry size, at least the 4 KiB granule. An empty entry has key EMPTY.
  *
  * Shootdown protocol (the IPI analogue). A flusher enqueues its request in every other CPU's
  * inbox, then bumps that CPU's `requested` counter (volatile), then reads its `activeAsid`
@@ -60,6 +66,8 @@ public final class CpuMmu {
     static final int ASID_SHIFT = 47;
     static final int GLOBAL_ASID = 0xFFFF;
     static final long GLOBAL_TAG = (long) GLOBAL_ASID << ASID_SHIFT;
+    /** The bits of an entry's second word that hold its rights; the rest is the pa. */
+    static final long RIGHTS_BITS = Rights.ALL;
 
     private final Mmu mmu;
     private final int id;
@@ -73,9 +81,8 @@ public final class CpuMmu {
     private final int baseShift;
     private final long baseOffset;
     private final int baseIndex;
-    private final long[] bKey;
-    private final long[] bPa;
-    private final int[] bRights;
+    /** Pairs [key, pa | rights], see the notes. */
+    private final long[] bTlb;
     private final int bMask;
     /** Block sets, smallest first; {@code setOf[levelIndex]} for the fill. */
     private final BlockSet[] blocks;
@@ -110,19 +117,31 @@ public final class CpuMmu {
     static final class BlockSet {
         final int levelIndex;
         final int shift;
-        final long[] key;
-        final long[] pa;
-        final int[] rights;
+        /** Pairs [key, pa | rights], as the base-page set. */
+        final long[] tlb;
         final int mask;
 
         BlockSet(int levelIndex, int shift, int entries) {
             this.levelIndex = levelIndex;
             this.shift = shift;
-            key = new long[entries];
-            pa = new long[entries];
-            rights = new int[entries];
+            tlb = newSet(entries);
             mask = entries - 1;
-            Arrays.fill(key, EMPTY);
+        }
+    }
+
+    /** An empty set of {@code entries} pairs. */
+    static long[] newSet(int entries) {
+        long[] t = new long[2 * entries];
+        for (int i = 0; i < t.length; i += 2) {
+            t[i] = EMPTY;
+        }
+        return t;
+    }
+
+    /** Empties every entry of a set. */
+    private static void clearSet(long[] t) {
+        for (int i = 0; i < t.length; i += 2) {
+            t[i] = EMPTY;
         }
     }
 
@@ -138,11 +157,8 @@ public final class CpuMmu {
         this.baseIndex = n - 1;
         this.baseShift = Long.numberOfTrailingZeros(walker.entrySize(baseIndex));
         this.baseOffset = (1L << baseShift) - 1;
-        this.bKey = new long[baseEntries];
-        this.bPa = new long[baseEntries];
-        this.bRights = new int[baseEntries];
+        this.bTlb = newSet(baseEntries);
         this.bMask = baseEntries - 1;
-        Arrays.fill(bKey, EMPTY);
         this.setOf = new BlockSet[n];
         java.util.List<BlockSet> bs = new java.util.ArrayList<>();
         java.util.List<Level> levels = mmu.arch().geometry().levels();
@@ -227,11 +243,13 @@ public final class CpuMmu {
         // Fast path, kept small enough to inline into the emulator's loop: a base-page hit with
         // no shootdown pending and a canonical address. Everything else goes to slowPath.
         long vpn = (va & vaMask) >>> baseShift;
-        int i = (int) vpn & bMask;
-        long k = bKey[i];
-        if ((k == (vpn | asidTag) || k == (vpn | GLOBAL_TAG)) && (bRights[i] & need) != 0
+        long[] t = bTlb;
+        int i = ((int) vpn & bMask) << 1;
+        long k = t[i];
+        long v = t[i + 1];
+        if ((k == (vpn | asidTag) || k == (vpn | GLOBAL_TAG)) && (v & need) != 0
                 && (long) REQUESTED.getAcquire(this) == seen && (((va >> topShift) + 1) >>> 1) == 0) {
-            return bPa[i] | (va & baseOffset);
+            return (v & ~RIGHTS_BITS) | (va & baseOffset);
         }
         return slowPath(va, need, kind);
     }
@@ -255,17 +273,21 @@ public final class CpuMmu {
         }
         long m = va & vaMask;
         long vpn = m >>> baseShift;
-        int i = (int) vpn & bMask;
-        long k = bKey[i];
-        if ((k == (vpn | asidTag) || k == (vpn | GLOBAL_TAG)) && (bRights[i] & need) != 0) {
-            return bPa[i] | (va & baseOffset);
+        long[] t = bTlb;
+        int i = ((int) vpn & bMask) << 1;
+        long k = t[i];
+        long v = t[i + 1];
+        if ((k == (vpn | asidTag) || k == (vpn | GLOBAL_TAG)) && (v & need) != 0) {
+            return (v & ~RIGHTS_BITS) | (va & baseOffset);
         }
         for (BlockSet s : blocks) {
             long bv = m >>> s.shift;
-            int j = (int) bv & s.mask;
-            long bk = s.key[j];
-            if ((bk == (bv | asidTag) || bk == (bv | GLOBAL_TAG)) && (s.rights[j] & need) != 0) {
-                return s.pa[j] | (va & ((1L << s.shift) - 1));
+            long[] st = s.tlb;
+            int j = ((int) bv & s.mask) << 1;
+            long bk = st[j];
+            long bw = st[j + 1];
+            if ((bk == (bv | asidTag) || bk == (bv | GLOBAL_TAG)) && (bw & need) != 0) {
+                return (bw & ~RIGHTS_BITS) | (va & ((1L << s.shift) - 1));
             }
         }
         // Miss: walk the tables and fill.
@@ -281,17 +303,16 @@ public final class CpuMmu {
             return r.fault;
         }
         long tag = r.global ? GLOBAL_TAG : asidTag;
+        assert (r.pagePa & RIGHTS_BITS) == 0 : "pa 0x" + Long.toHexString(r.pagePa) + " not granule-aligned";
         if (r.levelIndex == baseIndex) {
-            bKey[i] = vpn | tag;
-            bPa[i] = r.pagePa;
-            bRights[i] = r.rights;
+            t[i] = vpn | tag;
+            t[i + 1] = r.pagePa | r.rights;
         } else {
             BlockSet s = setOf[r.levelIndex];
             long bv = m >>> s.shift;
-            int j = (int) bv & s.mask;
-            s.key[j] = bv | tag;
-            s.pa[j] = r.pagePa;
-            s.rights[j] = r.rights;
+            int j = ((int) bv & s.mask) << 1;
+            s.tlb[j] = bv | tag;
+            s.tlb[j + 1] = r.pagePa | r.rights;
         }
         long es = walker.entrySize(r.levelIndex);
         return r.pagePa | (va & (es - 1));
@@ -315,8 +336,9 @@ public final class CpuMmu {
         long m = va & vaMask;
         for (BlockSet s : blocks) {
             long bv = m >>> s.shift;
-            int j = (int) bv & s.mask;
-            if ((s.key[j] == (bv | asidTag) || s.key[j] == (bv | GLOBAL_TAG)) && s.pa[j] == (raw & -(1L << s.shift))) {
+            int j = ((int) bv & s.mask) << 1;
+            long bk = s.tlb[j];
+            if ((bk == (bv | asidTag) || bk == (bv | GLOBAL_TAG)) && (s.tlb[j + 1] & ~RIGHTS_BITS) == (raw & -(1L << s.shift))) {
                 return new Translation.Mapped(raw, 1L << s.shift, levels.get(s.levelIndex));
             }
         }
@@ -351,41 +373,41 @@ public final class CpuMmu {
         flushesApplied++;
         switch (req.kind()) {
             case ALL:
-                Arrays.fill(bKey, EMPTY);
+                clearSet(bTlb);
                 for (BlockSet s : blocks) {
-                    Arrays.fill(s.key, EMPTY);
+                    clearSet(s.tlb);
                 }
                 return;
             case MM:
                 long tag = (long) req.asid() << ASID_SHIFT;
-                invalidateIf(bKey, baseShift, tag, 0, -1);
+                invalidateIf(bTlb, baseShift, tag, 0, -1);
                 for (BlockSet s : blocks) {
-                    invalidateIf(s.key, s.shift, tag, 0, -1);
+                    invalidateIf(s.tlb, s.shift, tag, 0, -1);
                 }
                 return;
             default:
                 long rtag = req.kind() == FlushRequest.Kind.KERNEL_RANGE ? -1 : (long) req.asid() << ASID_SHIFT;
                 long lo = req.start() & vaMask;
                 long hi = (req.end() - 1) & vaMask;
-                invalidateIf(bKey, baseShift, rtag, lo, hi);
+                invalidateIf(bTlb, baseShift, rtag, lo, hi);
                 for (BlockSet s : blocks) {
-                    invalidateIf(s.key, s.shift, rtag, lo, hi);
+                    invalidateIf(s.tlb, s.shift, rtag, lo, hi);
                 }
         }
     }
 
     /** Empties entries with ASID tag {@code tag} (-1: any, global too) overlapping [lo, hi] in folded VA space. */
-    private static void invalidateIf(long[] keys, int shift, long tag, long lo, long hi) {
+    private static void invalidateIf(long[] set, int shift, long tag, long lo, long hi) {
         long vpnMask = (1L << ASID_SHIFT) - 1;
-        for (int i = 0; i < keys.length; i++) {
-            long k = keys[i];
+        for (int i = 0; i < set.length; i += 2) {
+            long k = set[i];
             if (k == EMPTY || (tag != -1 && (k & ~vpnMask) != tag)) {
                 continue;
             }
             long start = (k & vpnMask) << shift;
             long last = start + (1L << shift) - 1;
             if (Long.compareUnsigned(start, hi) <= 0 && Long.compareUnsigned(last, lo) >= 0) {
-                keys[i] = EMPTY;
+                set[i] = EMPTY;
             }
         }
     }
@@ -395,19 +417,21 @@ public final class CpuMmu {
     /** Calls {@code sink} for every cached entry: (va, asid, levelIndex, pa, rights). */
     void forEachEntry(EntrySink sink) {
         int vaBits = mmu.arch().geometry().vaBits();
-        long vpnMask = (1L << ASID_SHIFT) - 1;
-        for (int i = 0; i < bKey.length; i++) {
-            if (bKey[i] != EMPTY) {
-                long f = (bKey[i] & vpnMask) << baseShift;
-                sink.entry((f << (63 - vaBits)) >> (63 - vaBits), (int) (bKey[i] >>> ASID_SHIFT), baseIndex, bPa[i], bRights[i]);
-            }
-        }
+        forEachEntry(bTlb, baseShift, baseIndex, vaBits, sink);
         for (BlockSet s : blocks) {
-            for (int j = 0; j < s.key.length; j++) {
-                if (s.key[j] != EMPTY) {
-                    long f = (s.key[j] & vpnMask) << s.shift;
-                    sink.entry((f << (63 - vaBits)) >> (63 - vaBits), (int) (s.key[j] >>> ASID_SHIFT), s.levelIndex, s.pa[j], s.rights[j]);
-                }
+            forEachEntry(s.tlb, s.shift, s.levelIndex, vaBits, sink);
+        }
+    }
+
+    private static void forEachEntry(long[] set, int shift, int levelIndex, int vaBits, EntrySink sink) {
+        long vpnMask = (1L << ASID_SHIFT) - 1;
+        for (int i = 0; i < set.length; i += 2) {
+            long k = set[i];
+            if (k != EMPTY) {
+                long f = (k & vpnMask) << shift;
+                long v = set[i + 1];
+                sink.entry((f << (63 - vaBits)) >> (63 - vaBits), (int) (k >>> ASID_SHIFT), levelIndex, v & ~RIGHTS_BITS,
+                        (int) (v & RIGHTS_BITS));
             }
         }
     }

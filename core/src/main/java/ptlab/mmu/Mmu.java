@@ -98,13 +98,17 @@ public final class Mmu {
         return attach(cpu, 1024, 64);
     }
 
+    /** Largest TLB set (entries); QEMU's softmmu TLB grows to 2^22. */
+    public static final int MAX_TLB_ENTRIES = 1 << 24;
+
     public synchronized CpuMmu attach(SimCpu cpu, int baseEntries, int blockEntries) {
         Object s = cpu.mmuState();
         if (s instanceof CpuMmu && ((CpuMmu) s).mmu() == this) {
             return (CpuMmu) s;
         }
-        if (Integer.bitCount(baseEntries) != 1 || Integer.bitCount(blockEntries) != 1) {
-            throw new IllegalArgumentException("TLB sizes must be powers of two: " + baseEntries + ", " + blockEntries);
+        if (Integer.bitCount(baseEntries) != 1 || Integer.bitCount(blockEntries) != 1
+                || baseEntries > MAX_TLB_ENTRIES || blockEntries > MAX_TLB_ENTRIES) {
+            throw new IllegalArgumentException("TLB sizes must be powers of two up to 2^24: " + baseEntries + ", " + blockEntries);
         }
         CpuMmu c = new CpuMmu(this, cpu.id(), walker, baseEntries, blockEntries);
         cpu.setMmuState(c);
@@ -311,7 +315,7 @@ public final class Mmu {
                 if (!c.auditWalk(va, ctx, r)) {
                     why = "tables give " + Translation.faultOf(r.fault);
                 } else if (r.levelIndex != li) {
-                    why = "tables map it at " + r.level + " (TLB entry of another size)";
+                    why = "tables map it at " + arch.geometry().levels().get(r.levelIndex) + " (TLB entry of another size)";
                 } else if (r.pagePa != pa) {
                     why = "tables map pa 0x" + Long.toHexString(r.pagePa);
                 } else if ((rights & ~r.rights) != 0) {

@@ -1,6 +1,5 @@
 package ptlab.mmu;
 
-import ptlab.arch.Level;
 import ptlab.phys.PageDesc;
 
 /**
@@ -16,8 +15,7 @@ final class WalkResult {
     long leafPa;
     /** Bytes the leaf maps. */
     long leafSize;
-    Level level;
-    /** Index of {@link #level} among the run-time levels. */
+    /** Index of the leaf's level among the run-time levels (an int, not the Level: see HardwareWalker's notes). */
     int levelIndex;
     /** Rights a TLB may cache (after controls and the dirty rule). */
     int rights;
