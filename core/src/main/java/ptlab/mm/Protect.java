@@ -78,11 +78,9 @@ final class Protect implements WalkOps {
         return k.fmt.mkLeaf(Level.PTE, k.fmt.outputAddress(Level.PTE, e), np);
     }
 
+    /** pte_modify: the VMA's protection (PAGE_NONE if inaccessible) with the old accessed and dirty state. */
     private PageProt newProt(boolean oldWrite, boolean young, boolean dirty) {
-        if (!v.accessible()) {
-            return PageProt.USER_NONE;
-        }
-        boolean write = v.has(Vma.WRITE) && oldWrite;
-        return PageProt.user(true, write, v.has(Vma.EXEC)).withYoung(young).withDirty(dirty);
+        PageProt base = v.accessible() ? PageProt.user(true, v.has(Vma.WRITE) && oldWrite, v.has(Vma.EXEC)) : PageProt.USER_NONE;
+        return base.withYoung(young).withDirty(dirty);
     }
 }

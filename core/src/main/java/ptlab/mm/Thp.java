@@ -3,6 +3,7 @@ package ptlab.mm;
 import ptlab.arch.Level;
 import ptlab.arch.PageProt;
 import ptlab.cpu.SpinLock;
+import ptlab.pgtable.EntryUpdates;
 import ptlab.pgtable.PageTables;
 import ptlab.pgtable.Retraction;
 import ptlab.pgtable.ThpMode;
@@ -313,10 +314,14 @@ final class Thp {
             if (!k.fmt.isLeaf(k.pmdLevel, pmd)) {
                 return;
             }
-            long pa = k.fmt.outputAddress(k.pmdLevel, pmd);
-            boolean write = v.has(Vma.WRITE) && k.fmt.isWrite(pmd);
-            PageProt pr = v.accessible() ? prot(v, write) : PageProt.USER_NONE;
-            PageTables.write(pmdTable, pmdIdx, k.fmt.mkLeaf(k.pmdLevel, pa, pr));
+            // pmd_modify: the new protection, the old accessed and dirty state (a dirty THP made
+            // read-only stays dirty), rebuilt from the value the exchange saw.
+            EntryUpdates.update(k.fmt, pmdTable.words(), pmdIdx, pmd, old -> {
+                boolean write = v.has(Vma.WRITE) && k.fmt.isWrite(old);
+                PageProt pr = (v.accessible() ? PageProt.user(v.has(Vma.READ), write, v.has(Vma.EXEC)) : PageProt.USER_NONE)
+                        .withYoung(k.fmt.isYoung(old)).withDirty(k.fmt.isDirty(old));
+                return k.fmt.mkLeaf(k.pmdLevel, k.fmt.outputAddress(k.pmdLevel, old), pr);
+            });
         } finally {
             pml.unlock();
         }
