@@ -254,8 +254,10 @@ final class Thp {
                 Pages.put(k, head, "__split_huge_pmd_locked");
                 return;
             }
-            // pmdp_invalidate first: small and huge TLB entries must never coexist.
-            PageTables.write(pmdTable, pmdIdx, 0L);
+            // pmdp_invalidate first: small and huge TLB entries must never coexist. The PTEs take
+            // their state from the value the exchange returned, so an A/D the MMU set after the
+            // read above is kept (old_pmd = pmdp_invalidate(...)).
+            pmd = ptlab.phys.Words.getAndSet(pmdTable.words(), pmdIdx, 0L);
             k.flushTlbMm(p.mm);
             PageDesc pte = k.pt.withdraw(p.mm, pmdTable);
             boolean zero = k.isZeroPfn(head);
