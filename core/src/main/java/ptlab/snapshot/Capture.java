@@ -16,7 +16,8 @@ import ptlab.PtlabException;
  * {@link Pagemap#USER_LIMIT}, in order, the pagemap entries of its pages.
  */
 /*
- * Implementation notes. maps is read first and the pagemap is read for exactly its ranges; a
+ * Implementation notes. maps and smaps are read until they agree (see consistent), then the
+ * pagemap is read for exactly the maps ranges; a
  * mapping that goes away meanwhile reads as zero entries (pagemap reports holes as 0). status
  * is read last, so VmPTE includes any table created while the capture ran: a process that is
  * quiet while captured gives matching files. Reading another process's pagemap needs
@@ -24,6 +25,8 @@ import ptlab.PtlabException;
  */
 public final class Capture {
     private static final int BUF_ENTRIES = 1 << 16;
+    /** Reads of maps + smaps before a process that keeps changing them is reported. */
+    private static final int ATTEMPTS = 20;
 
     private Capture() {}
 
@@ -34,10 +37,14 @@ public final class Capture {
         } catch (IOException e) {
             throw new PtlabException(dir + ": cannot create (" + e.getMessage() + ")");
         }
-        byte[] maps = readProc(procDir.resolve("maps"));
-        byte[] smaps = readProc(procDir.resolve("smaps"));
-        List<MapsEntry> entries = MapsParser.parse(procDir.resolve("maps").toString(),
-                new String(maps, java.nio.charset.StandardCharsets.ISO_8859_1));
+        byte[] maps = null;
+        byte[] smaps = null;
+        List<MapsEntry> entries = null;
+        for (int attempt = 1; entries == null; attempt++) {
+            maps = readProc(procDir.resolve("maps"));
+            smaps = readProc(procDir.resolve("smaps"));
+            entries = consistent(procDir, maps, smaps, attempt == ATTEMPTS);
+        }
         long pages = 0;
         Path pmIn = procDir.resolve("pagemap");
         try (FileChannel in = FileChannel.open(pmIn, StandardOpenOption.READ);
@@ -82,6 +89,36 @@ public final class Capture {
         write(dir.resolve("smaps"), smaps);
         write(dir.resolve("status"), status);
         return pages;
+    }
+
+    /**
+     * The maps entries if {@code maps} and {@code smaps} are each in address order and list the
+     * same mappings, else {@code null} (or, on the {@code last} attempt, the parse error). A
+     * process that maps or unmaps while its files are read can give either file a mapping that
+     * overlaps the one before it (the read resumes after the last address printed, and that
+     * mapping may have grown) or give the two files different mappings; a new read usually
+     * sees a quiet moment.
+     */
+    private static List<MapsEntry> consistent(Path procDir, byte[] maps, byte[] smaps, boolean last) {
+        try {
+            List<MapsEntry> m = MapsParser.parse(procDir.resolve("maps").toString(),
+                    new String(maps, java.nio.charset.StandardCharsets.ISO_8859_1));
+            List<SmapsEntry> sm = SmapsParser.parse(procDir.resolve("smaps").toString(),
+                    new String(smaps, java.nio.charset.StandardCharsets.ISO_8859_1));
+            boolean same = m.size() == sm.size();
+            for (int i = 0; same && i < m.size(); i++) {
+                same = m.get(i).start() == sm.get(i).header().start() && m.get(i).end() == sm.get(i).header().end();
+            }
+            if (same || !last) {
+                return same ? m : null;
+            }
+            throw new PtlabException(procDir + ": maps and smaps disagree in " + ATTEMPTS + " reads: the process keeps changing its mappings");
+        } catch (SnapshotFormatException e) {
+            if (last) {
+                throw e;
+            }
+            return null;
+        }
     }
 
     private static byte[] readProc(Path p) {
