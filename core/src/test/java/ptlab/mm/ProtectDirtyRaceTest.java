@@ -42,13 +42,13 @@ class ProtectDirtyRaceTest {
 
     @Test
     void aDirtyBitSetDuringMprotectIsKept() throws Exception {
-        race(false);
+        ptes(false);
     }
 
     /** fork's {@code ptep_set_wrprotect} of the parent's PTEs: the same race, the same rule. */
     @Test
     void aDirtyBitSetDuringForkIsKept() throws Exception {
-        race(true);
+        ptes(true);
     }
 
     /**
@@ -60,74 +60,103 @@ class ProtectDirtyRaceTest {
         Kernel k = checked.kernel(KernelConfig.defaults().withThp(ptlab.pgtable.ThpMode.ALWAYS));
         Process p = k.newProcess("t");
         long len = 2L << 20;
-        CpuMmu cpu = k.mmu().attach(new SimCpu(0));
-        AtomicInteger go = new AtomicInteger();
-        AtomicInteger finished = new AtomicInteger();
-        boolean[] wrote = new boolean[PAGES];
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        Thread writer = new Thread(() -> {
-            try {
-                for (int r = 1; r <= SPLIT_ROUNDS; r++) {
-                    while (go.get() < r) {
-                        Thread.onSpinWait();
-                    }
-                    cpu.switchMm(p.mm);
-                    for (int i = 0; i < PAGES; i++) {
-                        wrote[i] = !Translation.isFault(cpu.translatePa(ADDR + i * 4096L, AccessKind.WRITE, Privilege.USER));
-                    }
-                    cpu.leave();
-                    finished.set(r);
-                }
-            } catch (Throwable t) {
-                failure.set(t);
-                finished.set(Integer.MAX_VALUE);
+        race(k, p, SPLIT_ROUNDS, "the split", new Round() {
+            @Override
+            public void prepare(int r) {
+                assertThat(p.mmap(ADDR, len, 3, false).ok()).isTrue();
+                assertThat(p.touch(ADDR, 4096, true).ok()).isTrue(); // one THP, dirty
+                PageDesc pmdTable = k.installer.lookup(p.mm, ADDR, k.pmdLevel);
+                int pmdIdx = k.geo.index(k.pmdLevel, ADDR);
+                long pmd = Words.getAcquire(pmdTable.words(), pmdIdx);
+                assertThat(k.fmt.isLeaf(k.pmdLevel, pmd)).isTrue();
+                Words.setRelease(pmdTable.words(), pmdIdx, k.fmt.mkClean(pmd));
+                k.flushTlbRange(p.mm, ADDR, ADDR + len);
             }
-        }, "cpu0");
-        writer.setDaemon(true);
-        writer.start();
-        long lost = 0;
-        long writes = 0;
-        for (int r = 1; r <= SPLIT_ROUNDS && failure.get() == null; r++) {
-            assertThat(p.mmap(ADDR, len, 3, false).ok()).isTrue();
-            assertThat(p.touch(ADDR, 4096, true).ok()).isTrue(); // one THP, dirty
-            PageDesc pmdTable = k.installer.lookup(p.mm, ADDR, k.pmdLevel);
-            int pmdIdx = k.geo.index(k.pmdLevel, ADDR);
-            long pmd = Words.getAcquire(pmdTable.words(), pmdIdx);
-            assertThat(k.fmt.isLeaf(k.pmdLevel, pmd)).isTrue();
-            Words.setRelease(pmdTable.words(), pmdIdx, k.fmt.mkClean(pmd));
-            k.flushTlbRange(p.mm, ADDR, ADDR + len);
-            go.set(r);
-            assertThat(p.mprotect(ADDR, len / 2, 7).ok()).isTrue(); // half the THP: split, then protect
-            while (finished.get() < r) {
-                Thread.onSpinWait();
+
+            @Override
+            public void operate(int r) {
+                assertThat(p.mprotect(ADDR, len / 2, 7).ok()).isTrue(); // half the THP: split, then protect
             }
-            PageDesc pte = k.installer.lookup(p.mm, ADDR, Level.PTE);
-            int idx0 = k.geo.index(Level.PTE, ADDR);
-            for (int i = 0; i < PAGES; i++) {
-                if (wrote[i]) {
-                    writes++;
-                    if (!k.fmt.isDirty(Words.getAcquire(pte.words(), idx0 + i))) {
-                        lost++;
-                    }
-                }
+
+            @Override
+            public long entry(int page) {
+                PageDesc pte = k.installer.lookup(p.mm, ADDR, Level.PTE);
+                return Words.getAcquire(pte.words(), k.geo.index(Level.PTE, ADDR) + page);
             }
-            assertThat(p.munmap(ADDR, len).ok()).isTrue();
-        }
-        writer.join();
-        assertThat(failure.get()).isNull();
-        assertThat(writes).as("writes that got through").isPositive();
-        assertThat(lost).as("written pages left clean by the split, of %d writes", writes).isZero();
-        p.exit();
+
+            @Override
+            public void finish(int r) {
+                assertThat(p.munmap(ADDR, len).ok()).isTrue();
+            }
+        });
     }
 
-    private void race(boolean fork) throws Exception {
-        int rounds = fork ? FORK_ROUNDS : ROUNDS;
+    private void ptes(boolean fork) throws Exception {
         Kernel k = checked.kernel(KernelConfig.defaults());
         Process p = k.newProcess("t");
         assertThat(p.mmap(ADDR, LEN, 3, false).ok()).isTrue();
         assertThat(p.touch(ADDR, LEN, true).ok()).isTrue();
         PageDesc pte = k.installer.lookup(p.mm, ADDR, Level.PTE);
         int idx0 = k.geo.index(Level.PTE, ADDR);
+        Process[] child = new Process[1];
+        race(k, p, fork ? FORK_ROUNDS : ROUNDS, fork ? "fork" : "mprotect", new Round() {
+            @Override
+            public void prepare(int r) {
+                // Clean every page (as writeback would: clear D, then flush), so each write must set D
+                // again; after a fork, also make it writable again (the COW fault's reuse, done directly).
+                for (int i = 0; i < PAGES; i++) {
+                    long e = Words.getAcquire(pte.words(), idx0 + i);
+                    Words.setRelease(pte.words(), idx0 + i, k.fmt.mkClean(k.fmt.mkWrite(e)));
+                }
+                k.flushTlbRange(p.mm, ADDR, ADDR + LEN);
+            }
+
+            @Override
+            public void operate(int r) {
+                if (fork) {
+                    child[0] = p.fork("c");
+                } else {
+                    // RW <-> RWX: a real change (an unchanged one returns before change_protection), writable throughout.
+                    assertThat(p.mprotect(ADDR, LEN, (r & 1) == 0 ? 3 : 7).ok()).isTrue();
+                }
+            }
+
+            @Override
+            public long entry(int page) {
+                return Words.getAcquire(pte.words(), idx0 + page);
+            }
+
+            @Override
+            public void finish(int r) {
+                if (child[0] != null) {
+                    child[0].exit();
+                    child[0] = null;
+                }
+            }
+        });
+    }
+
+    /** One round's steps on the test thread, around the writer CPU's pass over the pages. */
+    private interface Round {
+        /** Before the writer starts: make the pages writable and clean, and flush. */
+        void prepare(int r);
+
+        /** The kernel operation, racing the writer. */
+        void operate(int r);
+
+        /** The PTE of {@code page} once both are done. */
+        long entry(int page);
+
+        /** After the check. */
+        void finish(int r);
+    }
+
+    /**
+     * Runs {@code rounds} rounds: prepare; then, at once, the writer CPU writes every page
+     * through the MMU while this thread runs the operation; then every page whose write was
+     * translated must be dirty.
+     */
+    private static void race(Kernel k, Process p, int rounds, String op, Round round) throws Exception {
         CpuMmu cpu = k.mmu().attach(new SimCpu(0));
         // Spin hand-offs rather than a barrier, so both sides start within nanoseconds of each other.
         AtomicInteger go = new AtomicInteger();
@@ -140,11 +169,11 @@ class ProtectDirtyRaceTest {
                     while (go.get() < r) {
                         Thread.onSpinWait();
                     }
-                    cpu.switchMm(p.mm); // online: the mprotect's flush waits for this CPU's ack
+                    cpu.switchMm(p.mm); // online: the operation's flush waits for this CPU's ack
                     for (int i = 0; i < PAGES; i++) {
                         wrote[i] = !Translation.isFault(cpu.translatePa(ADDR + i * 4096L, AccessKind.WRITE, Privilege.USER));
                     }
-                    cpu.leave(); // acks the mprotect's shootdown and stops it waiting for us
+                    cpu.leave(); // acks the operation's shootdown and stops it waiting for us
                     finished.set(r);
                 }
             } catch (Throwable t) {
@@ -157,40 +186,26 @@ class ProtectDirtyRaceTest {
         long lost = 0;
         long writes = 0;
         for (int r = 1; r <= rounds && failure.get() == null; r++) {
-            // Clean every page (as writeback would: clear D, then flush), so each write must set D
-            // again; after a fork, also make it writable again (the COW fault's reuse, done directly).
-            for (int i = 0; i < PAGES; i++) {
-                long e = Words.getAcquire(pte.words(), idx0 + i);
-                Words.setRelease(pte.words(), idx0 + i, k.fmt.mkClean(k.fmt.mkWrite(e)));
-            }
-            k.flushTlbRange(p.mm, ADDR, ADDR + LEN);
+            round.prepare(r);
             go.set(r);
-            Process child = null;
-            if (fork) {
-                child = p.fork("c");
-            } else {
-                // RW <-> RWX: a real change (an unchanged one returns before change_protection), writable throughout.
-                assertThat(p.mprotect(ADDR, LEN, (r & 1) == 0 ? 3 : 7).ok()).isTrue();
-            }
+            round.operate(r);
             while (finished.get() < r) {
                 Thread.onSpinWait();
-            }
-            if (child != null) {
-                child.exit();
             }
             for (int i = 0; i < PAGES; i++) {
                 if (wrote[i]) {
                     writes++;
-                    if (!k.fmt.isDirty(Words.getAcquire(pte.words(), idx0 + i))) {
+                    if (!k.fmt.isDirty(round.entry(i))) {
                         lost++;
                     }
                 }
             }
+            round.finish(r);
         }
         writer.join();
         assertThat(failure.get()).isNull();
         assertThat(writes).as("writes that got through").isPositive();
-        assertThat(lost).as("written pages left clean by %s, of %d writes", fork ? "fork" : "mprotect", writes).isZero();
+        assertThat(lost).as("written pages left clean by %s, of %d writes", op, writes).isZero();
         p.exit();
     }
 }
