@@ -21,6 +21,8 @@ public final class SimCpu {
     private final HeldLocks held = new HeldLocks();
     private Object mmuState;
     private Object rcuState;
+    private Object pcpOwner;
+    private Object pcp;
     private Object currentMm;
 
     public SimCpu(int id) {
@@ -149,6 +151,16 @@ public final class SimCpu {
 
     public void setMmuState(Object s) {
         mmuState = s;
+    }
+
+    /** The page allocator's cache on this CPU if {@code owner} set it last, else null (a one-entry memo). */
+    public Object pcpMemo(Object owner) {
+        return pcpOwner == owner ? pcp : null;
+    }
+
+    public void setPcpMemo(Object owner, Object cache) {
+        pcpOwner = owner;
+        pcp = cache;
     }
 
     /** The RCU layer's per-CPU reader record (set once, by this CPU). */

@@ -2,6 +2,7 @@ package ptlab.phys;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 import ptlab.cpu.SimCpu;
 import ptlab.cpu.ViolationLog;
 
@@ -14,6 +15,9 @@ import ptlab.cpu.ViolationLog;
  * where never-used max-order blocks begin, and is carved from when the lists run dry. A
  * max-order block freed just below the mark lowers it again, so freeing everything restores
  * the initial state (empty lists, mark at 0) and host memory stays proportional to use.
+ *
+ * <p>Order-0 allocations and frees go through a cache per CPU ({@link PerCpuPages}, the
+ * kernel's per-CPU pagesets), which takes the zone lock once per batch.
  *
  * <p>Before allocating it runs the checks of {@code might_alloc()}: a may-sleep allocation
  * from an atomic context is a {@code might-sleep} violation; with PREEMPT_RT any allocation
@@ -31,9 +35,12 @@ public final class BuddyAllocator {
     private final FaultInjector injector = new FaultInjector();
     /** Guards the lists, the counters, {@link #untouched} and the sections' buddy state. */
     private final ZoneLock zone = new ZoneLock();
+    /** The per-CPU caches of order-0 frames, one per CPU that used this allocator. */
+    private final ConcurrentHashMap<SimCpu, PerCpuPages> pcps = new ConcurrentHashMap<>();
     private final long[] heads = new long[MAX_ORDER + 1];
     private final long[] counts = new long[MAX_ORDER + 1];
     private long untouched;
+    /** Frames off the buddy lists: handed out, or in a per-CPU cache. */
     private long allocatedFrames;
     private long allocations;
     private long frees;
@@ -81,11 +88,40 @@ public final class BuddyAllocator {
         if (order < 0 || order > MAX_ORDER) {
             throw badOrder(order);
         }
-        mightAlloc(gfp, site);
+        SimCpu cpu = SimCpu.current();
+        mightAlloc(cpu, gfp, site);
         if (injector.shouldFail(site)) {
             return INJECTED;
         }
+        if (order == 0) {
+            long pfn = pcpOf(cpu).take(this);
+            return pfn >= 0 ? pfn : takeAfterDrain();
+        }
         return takeLocked(order);
+    }
+
+    /** This allocator's cache on {@code cpu}: the CPU's one-entry memo, else the map. */
+    private PerCpuPages pcpOf(SimCpu cpu) {
+        Object memo = cpu.pcpMemo(this);
+        if (memo != null) {
+            return (PerCpuPages) memo;
+        }
+        PerCpuPages p = pcps.computeIfAbsent(cpu, c -> new PerCpuPages(PerCpuPages.highFor(mem.frames())));
+        cpu.setPcpMemo(this, p);
+        return p;
+    }
+
+    /** The zone could not refill a CPU's cache: {@code drain_all_pages}, then one frame from the zone. */
+    private long takeAfterDrain() {
+        drainAll();
+        return takeLocked(0);
+    }
+
+    /** Returns every CPU's cached frames to the buddy lists ({@code drain_all_pages}). */
+    public void drainAll() {
+        for (PerCpuPages p : pcps.values()) {
+            p.drain(this);
+        }
     }
 
     private static IllegalArgumentException badOrder(int order) {
@@ -93,8 +129,7 @@ public final class BuddyAllocator {
     }
 
     /** {@code might_alloc()}: the context checks, recorded as violations. */
-    private void mightAlloc(Gfp gfp, String site) {
-        SimCpu cpu = SimCpu.current();
+    private void mightAlloc(SimCpu cpu, Gfp gfp, String site) {
         if (gfp.maySleep() && cpu.inAtomic()) {
             recordAtomic(gfp, site, cpu);
         } else if (preemptRt && cpu.inStopMachine()) {
@@ -106,56 +141,13 @@ public final class BuddyAllocator {
         log.record("might-sleep", site + ": " + gfp + " allocation in atomic context on " + cpu + ": " + cpu.atomicReason());
     }
 
-    /*
-     * takeLocked is __rmqueue_smallest written out in one method (find the smallest non-empty
-     * list, unlink its head, split, mark) on purpose: its bytecode is then larger than C2's
-     * FreqInlineSize, so it is never inlined into allocate. allocate stays a small compiled
-     * method that inlines into its callers, where escape analysis removes the AllocResult
-     * (AllocBench: 24 B per allocate+free before, see -prof gc). The same trade as
-     * CpuMmu.slowPath.
-     */
     private long takeLocked(int order) {
         zone.lock();
         try {
-            int k = order;
-            while (k <= MAX_ORDER && heads[k] == NIL) {
-                k++;
+            long pfn = rmqueue(order);
+            if (pfn == NIL) {
+                return NO_MEMORY;
             }
-            long pfn;
-            if (k > MAX_ORDER) {
-                pfn = carveUntouched();
-                if (pfn == NIL) {
-                    return NO_MEMORY;
-                }
-                k = MAX_ORDER;
-            } else {
-                // Unlink the list head.
-                pfn = heads[k];
-                Section hs = mem.section(pfn);
-                long next = hs.next[PhysicalMemory.offset(pfn)];
-                heads[k] = next;
-                if (next != NIL) {
-                    mem.section(next).prev[PhysicalMemory.offset(next)] = NIL;
-                }
-                counts[k]--;
-            }
-            // Split: keep the lower half, push the upper halves on their (empty) lists.
-            while (k > order) {
-                k--;
-                long upper = pfn + (1L << k);
-                Section us = mem.sectionForWrite(upper);
-                int uoff = PhysicalMemory.offset(upper);
-                us.state[uoff] = Section.FREE_HEAD;
-                us.order[uoff] = (byte) k;
-                us.prev[uoff] = NIL;
-                us.next[uoff] = NIL; // the list of order k was empty, or it would have been taken
-                heads[k] = upper;
-                counts[k]++;
-            }
-            Section s = mem.sectionForWrite(pfn);
-            int off = PhysicalMemory.offset(pfn);
-            s.state[off] = Section.ALLOCATED_HEAD;
-            s.order[off] = (byte) order;
             allocatedFrames += 1L << order;
             allocations++;
             mem.setRefcount(pfn, 1);
@@ -165,9 +157,60 @@ public final class BuddyAllocator {
         }
     }
 
+    /**
+     * {@code __rmqueue_smallest} (zone lock held): the smallest non-empty list's head, split
+     * down to {@code order}, marked allocated; {@link #NIL} when RAM is exhausted.
+     */
+    private long rmqueue(int order) {
+        int k = order;
+        while (k <= MAX_ORDER && heads[k] == NIL) {
+            k++;
+        }
+        long pfn;
+        if (k > MAX_ORDER) {
+            pfn = carveUntouched();
+            if (pfn == NIL) {
+                return NIL;
+            }
+            k = MAX_ORDER;
+        } else {
+            // Unlink the list head.
+            pfn = heads[k];
+            Section hs = mem.section(pfn);
+            long next = hs.next[PhysicalMemory.offset(pfn)];
+            heads[k] = next;
+            if (next != NIL) {
+                mem.section(next).prev[PhysicalMemory.offset(next)] = NIL;
+            }
+            counts[k]--;
+        }
+        // Split: keep the lower half, push the upper halves on their (empty) lists.
+        while (k > order) {
+            k--;
+            long upper = pfn + (1L << k);
+            Section us = mem.sectionForWrite(upper);
+            int uoff = PhysicalMemory.offset(upper);
+            us.state[uoff] = Section.FREE_HEAD;
+            us.order[uoff] = (byte) k;
+            us.prev[uoff] = NIL;
+            us.next[uoff] = NIL; // the list of order k was empty, or it would have been taken
+            heads[k] = upper;
+            counts[k]++;
+        }
+        Section s = mem.sectionForWrite(pfn);
+        int off = PhysicalMemory.offset(pfn);
+        s.state[off] = Section.ALLOCATED_HEAD;
+        s.order[off] = (byte) order;
+        return pfn;
+    }
+
     /** Frees a block that {@link #allocate} returned, with the same order. */
     public void free(long pfn, int order) {
         mem.checkPfn(pfn);
+        if (order == 0) {
+            pcpOf(SimCpu.current()).give(this, pfn);
+            return;
+        }
         zone.lock();
         try {
             Section s = mem.section(pfn);
@@ -181,6 +224,69 @@ public final class BuddyAllocator {
             allocatedFrames -= 1L << order;
             frees++;
             release(pfn, order);
+        } finally {
+            zone.unlock();
+        }
+    }
+
+    /* ---- per-CPU caches (PerCpuPages calls these under its own lock) ---- */
+
+    /** {@code rmqueue_bulk}: up to {@code n} order-0 frames into {@code into[0..m)}, first taken last; returns m. */
+    int rmqueueBulk(long[] into, int n) {
+        zone.lock();
+        try {
+            int m = 0;
+            while (m < n) {
+                long pfn = rmqueue(0);
+                if (pfn == NIL) {
+                    break;
+                }
+                Section.STATE.setOpaque(mem.section(pfn).state, PhysicalMemory.offset(pfn), Section.PCP);
+                into[m++] = pfn;
+            }
+            allocatedFrames += m;
+            for (int i = 0, j = m - 1; i < j; i++, j--) {
+                long t = into[i];
+                into[i] = into[j];
+                into[j] = t;
+            }
+            return m;
+        } finally {
+            zone.unlock();
+        }
+    }
+
+    /** A cached frame handed out: allocated order-0 block, one reference. */
+    void markAllocated(long pfn) {
+        Section s = mem.section(pfn);
+        int off = PhysicalMemory.offset(pfn);
+        s.order[off] = 0;
+        Section.STATE.setOpaque(s.state, off, Section.ALLOCATED_HEAD);
+        mem.setRefcount(pfn, 1);
+    }
+
+    /** A freed order-0 frame going into a cache; throws, changing nothing, if it is not an allocated order-0 block. */
+    void markCached(long pfn) {
+        Section s = mem.section(pfn);
+        int off = PhysicalMemory.offset(pfn);
+        if (s == null || (byte) Section.STATE.getOpaque(s.state, off) != Section.ALLOCATED_HEAD || s.order[off] != 0) {
+            throw badFree(s, off, pfn, 0);
+        }
+        s.refcount[off] = 0;
+        mem.poisonFreed(pfn, 0);
+        Section.STATE.setOpaque(s.state, off, Section.PCP);
+    }
+
+    /** {@code free_pcppages_bulk}: the cached frames {@code pfns[0..n)} back to the buddy lists. */
+    void releaseBulk(long[] pfns, int n) {
+        zone.lock();
+        try {
+            for (int i = 0; i < n; i++) {
+                long pfn = pfns[i];
+                Section.STATE.setOpaque(mem.section(pfn).state, PhysicalMemory.offset(pfn), Section.UNUSED);
+                release(pfn, 0);
+            }
+            allocatedFrames -= n;
         } finally {
             zone.unlock();
         }
@@ -215,8 +321,8 @@ public final class BuddyAllocator {
             }
             Section bs = mem.section(buddy);
             int boff = PhysicalMemory.offset(buddy);
-            if (bs == null || bs.state[boff] != Section.FREE_HEAD || bs.order[boff] != k) {
-                break;
+            if (bs == null || (byte) Section.STATE.getOpaque(bs.state, boff) != Section.FREE_HEAD || bs.order[boff] != k) {
+                break; // allocated, in a CPU's cache (PCP), part of a larger block, or free at another order
             }
             unlink(buddy, k);
             bs.state[boff] = Section.UNUSED;
@@ -274,10 +380,15 @@ public final class BuddyAllocator {
 
     /* ---- statistics ---- */
 
+    /** Frames handed out and not freed (frames in the per-CPU caches are free). */
     public long allocatedFrames() {
+        long cached = 0;
+        for (PerCpuPages p : pcps.values()) {
+            cached += p.count();
+        }
         zone.lock();
         try {
-            return allocatedFrames;
+            return allocatedFrames - cached;
         } finally {
             zone.unlock();
         }
@@ -288,25 +399,38 @@ public final class BuddyAllocator {
     }
 
     public long allocations() {
+        long n = 0;
+        for (PerCpuPages p : pcps.values()) {
+            p.lock.lock();
+            n += p.allocations;
+            p.lock.unlock();
+        }
         zone.lock();
         try {
-            return allocations;
+            return n + allocations;
         } finally {
             zone.unlock();
         }
     }
 
     public long frees() {
+        long n = 0;
+        for (PerCpuPages p : pcps.values()) {
+            p.lock.lock();
+            n += p.frees;
+            p.lock.unlock();
+        }
         zone.lock();
         try {
-            return frees;
+            return n + frees;
         } finally {
             zone.unlock();
         }
     }
 
-    /** Free blocks per order, then the untouched mark: the allocator's whole free state. */
+    /** Free blocks per order, then the untouched mark: the allocator's whole free state (caches drained first). */
     public List<Long> freeState() {
+        drainAll();
         List<Long> out = new ArrayList<>();
         zone.lock();
         try {
@@ -322,6 +446,7 @@ public final class BuddyAllocator {
 
     /** The pfns on the free list of {@code order}, in list order (for tests and the checker). */
     public List<Long> freeList(int order) {
+        drainAll();
         List<Long> out = new ArrayList<>();
         zone.lock();
         try {
@@ -341,6 +466,10 @@ public final class BuddyAllocator {
         try {
             if (pfn >= untouched) {
                 return true;
+            }
+            Section own = mem.section(pfn);
+            if (own != null && (byte) Section.STATE.getOpaque(own.state, PhysicalMemory.offset(pfn)) == Section.PCP) {
+                return true; // in a CPU's cache
             }
             for (int k = 0; k <= MAX_ORDER; k++) {
                 long head = pfn & -(1L << k);

@@ -1,5 +1,8 @@
 package ptlab.phys;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
 /**
  * Metadata for {@link PhysicalMemory#SECTION_FRAMES} consecutive frames (the SPARSEMEM
  * {@code mem_section}), created when the allocator first hands out one of its frames. The
@@ -10,6 +13,13 @@ final class Section {
     static final byte UNUSED = 0;
     static final byte FREE_HEAD = 1;
     static final byte ALLOCATED_HEAD = 2;
+    /** A free order-0 frame in a CPU's cache ({@link PerCpuPages}): not on any buddy list. */
+    static final byte PCP = 3;
+    /**
+     * Opaque access to {@link #state} where a CPU's cache writes it under its own lock while
+     * the zone lock holder may read it (see PerCpuPages).
+     */
+    static final VarHandle STATE = MethodHandles.arrayElementVarHandle(byte[].class);
 
     final byte[] state;
     final byte[] order;
