@@ -81,8 +81,8 @@ public final class BuddyAllocator {
 
     /**
      * {@link #allocate} without the result object: the first pfn, or {@link #NO_MEMORY} /
-     * {@link #INJECTED}. Kept small and free of cold code so that {@code allocate} inlines
-     * into its callers and the JIT can drop the result object (see {@code AllocBench}).
+     * {@link #INJECTED}. Cold code (messages) stays in separate methods, so the hot path is
+     * small for the JIT.
      */
     private long allocatePfn(int order, Gfp gfp, String site) {
         if (order < 0 || order > MAX_ORDER) {
