@@ -268,18 +268,21 @@ public final class Arm64Format implements PteFormat {
      */
     @Override
     public PageProt prot(Level level, long e) {
-        MemType type = MEM_TYPES[(int) ((e & ATTRINDX_MASK) >>> ATTRINDX_SHIFT)];
-        boolean write = (e & WRITE) != 0;
-        boolean young = (e & AF) != 0;
-        // pte_dirty without short-circuit: software DIRTY, or WRITE with RDONLY clear.
-        boolean dirty = (e & DIRTY) != 0 | (e & (WRITE | RDONLY)) == WRITE;
-        if ((e & VALID) == 0) {
-            return ProtTable.of(false, write, (e & UXN) == 0, true, false, young, dirty, type);
-        }
-        int user = (int) (e >>> 6) & 1;
+        // The ProtTable index with shifts and masks, no branch (mixed protections mispredicted
+        // once per flag). An invalid (PROT_NONE) entry reads as a user page, not global, not
+        // readable; its XN bit is then UXN, as for any user page.
+        int valid = (int) e & 1;
+        int write = (int) (e >>> 51) & 1; // DBM
+        // pte_dirty: software DIRTY, or WRITE with RDONLY clear.
+        int dirty = (int) (e >>> 55) & 1 | write & ~(int) (e >>> 7) & 1;
+        int young = (int) (e >>> 10) & 1;
+        int user = (int) (e >>> 6) & 1 | (valid ^ 1);
         // The XN bit for the page's own privilege: PXN (53) for a kernel page, UXN (54) for a user page.
-        boolean exec = ((e >>> (53 + user)) & 1) == 0;
-        return ProtTable.of(true, write, exec, user != 0, (e & NG) == 0, young, dirty, type);
+        int exec = ~(int) (e >>> (53 + user)) & 1;
+        int global = valid & ~(int) (e >>> 11) & 1;
+        int type = MEM_TYPES[(int) ((e & ATTRINDX_MASK) >>> ATTRINDX_SHIFT)].ordinal();
+        return ProtTable.byIndex(valid | write << 1 | exec << 2 | user << 3 | global << 4 | young << 5 | dirty << 6
+                | type << ProtTable.TYPE_SHIFT);
     }
 
 

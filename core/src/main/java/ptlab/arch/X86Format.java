@@ -173,10 +173,20 @@ public final class X86Format implements PteFormat {
 
     @Override
     public PageProt prot(Level level, long e) {
-        boolean present = (e & P) != 0;
-        MemType type = (e & PCD) != 0 ? MemType.DEVICE : (e & PWT) != 0 ? MemType.NORMAL_NC : MemType.NORMAL;
-        return ProtTable.of(present, (e & RW) != 0, (e & NX) == 0, (e & US) != 0, present && (e & G) != 0,
-                (e & A) != 0, (e & D) != 0, type);
+        // The ProtTable index from the bits with shifts and masks, no branch (a decode of mixed
+        // protections mispredicted once per flag): P is READ (bit 0), RW is WRITE (bit 1), US
+        // moves up to USER (bit 3), A and D are already YOUNG and DIRTY (bits 5, 6), G counts
+        // only when present (without P it is PROTNONE), NX clear is EXEC. Type: PCD is DEVICE,
+        // else PWT is NORMAL_NC.
+        int present = (int) e & 1;
+        int exec = (int) (~e >>> 63);
+        int global = (int) (e >>> 8) & present;
+        int pcd = (int) (e >>> 4) & 1;
+        int pwt = (int) (e >>> 3) & 1;
+        int type = pcd << 1 | (pwt & ~pcd);
+        int index = present | (int) e & (ProtTable.WRITE | ProtTable.YOUNG | ProtTable.DIRTY) | exec << 2
+                | ((int) e & 4) << 1 | global << 4 | type << ProtTable.TYPE_SHIFT;
+        return ProtTable.byIndex(index);
     }
 
     @Override
