@@ -1,9 +1,11 @@
 package ptlab.range;
 
+import java.util.function.LongUnaryOperator;
 import ptlab.arch.Level;
 import ptlab.arch.PageProt;
 import ptlab.arch.PteFormat;
 import ptlab.cpu.SpinLock;
+import ptlab.pgtable.EntryUpdates;
 import ptlab.pgtable.Mm;
 import ptlab.pgtable.PageTables;
 import ptlab.phys.PageDesc;
@@ -27,6 +29,7 @@ final class ProtectVisitor implements WalkOps {
     private final long[] templates = new long[4];
     /** The PTE bits that carry the output address, or 0 if the fast path does not hold for this format. */
     private final long addrBits;
+    private final LongUnaryOperator remakePte = e -> remake(Level.PTE, e);
     long changed;
 
     ProtectVisitor(PageRanges r, Mm mm, PageProt prot) {
@@ -78,8 +81,11 @@ final class ProtectVisitor implements WalkOps {
         try {
             long e = c.reread();
             if (fmt.isLeaf(c.level(), e)) {
-                c.write(0L); // pmdp_invalidate, then the new value: the MMU never sees a mix
-                c.write(remake(c.level(), e));
+                // change_huge_pmd: one atomic replacement built from the value it replaces, so
+                // the MMU never sees a mix and an A/D it sets after the read above is kept (a
+                // clear-then-set from the read lost it, as the THP split did).
+                Level level = c.level();
+                EntryUpdates.update(fmt, c.table().words(), c.index(), e, old -> remake(level, old));
                 changed++;
             }
         } finally {
@@ -93,22 +99,11 @@ final class ProtectVisitor implements WalkOps {
         long[] w = table.words();
         for (int i = from; i < to; i++) {
             long e = Words.getAcquire(w, i);
-            if (fmt.isPresent(e) && !fmt.hardwareMayUpdate(e)) {
-                // Accessed and dirty already (or never writable): no A/D update can race this
-                // store, and other writers hold the PTE lock, so no atomic exchange is needed.
-                Words.setRelease(w, i, remake(Level.PTE, e));
+            if (fmt.isPresent(e)) {
+                // ptep_modify_prot_start/commit as one compare-and-exchange, rebuilt from the
+                // witness if a hardware A/D update raced it (one release store when none can).
+                EntryUpdates.update(fmt, w, i, e, remakePte);
                 changed++;
-                continue;
-            }
-            while (fmt.isPresent(e)) {
-                // ptep_modify_prot_start/commit as one compare-and-exchange: a hardware A/D update
-                // racing in between makes it fail, and the new value is rebuilt from the witness.
-                long witness = Words.compareAndExchange(w, i, e, remake(Level.PTE, e));
-                if (witness == e) {
-                    changed++;
-                    break;
-                }
-                e = witness;
             }
         }
         return Action.CONTINUE;

@@ -7,6 +7,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import ptlab.arch.Level;
+import ptlab.arch.PageProt;
 import ptlab.check.CheckedKernels;
 import ptlab.cpu.SimCpu;
 import ptlab.mmu.AccessKind;
@@ -16,6 +17,7 @@ import ptlab.mmu.Translation;
 import ptlab.pgtable.KernelConfig;
 import ptlab.phys.PageDesc;
 import ptlab.phys.Words;
+import ptlab.range.PageRanges;
 
 /**
  * Kernel read-modify-writes of live entries racing a hardware dirty-bit update (the MMU's
@@ -38,6 +40,7 @@ class ProtectDirtyRaceTest {
     private static final long LEN = PAGES * 4096L;
     private static final int ROUNDS = 3000;
     private static final int SPLIT_ROUNDS = 3000;
+    private static final int HUGE_ROUNDS = 20_000;
     private static final int FORK_ROUNDS = 1500; // a fork and an exit per round cost more
 
     @Test
@@ -87,6 +90,49 @@ class ProtectDirtyRaceTest {
             @Override
             public void finish(int r) {
                 assertThat(p.munmap(ADDR, len).ok()).isTrue();
+            }
+        });
+    }
+
+    /**
+     * {@code PageRanges.protect} of a raw huge leaf ({@code change_huge_pmd}): the same rule for
+     * the range layer, which cleared the leaf and rebuilt it from an earlier read.
+     */
+    @Test
+    void aDirtyBitSetDuringARawHugeProtectIsKept() throws Exception {
+        Kernel k = checked.kernel(KernelConfig.defaults());
+        Process p = k.newProcess("t");
+        long len = 2L << 20;
+        PageRanges ranges = new PageRanges(k.pageTables());
+        PageProt clean = PageProt.USER_RW.withDirty(false);
+        long pa = k.alloc.allocate(9, ptlab.phys.Gfp.KERNEL, "test").pfnOrThrow() << k.geo.pageShift();
+        ranges.map(p.mm, ADDR, pa, len, len, clean);
+        race(k, p, HUGE_ROUNDS, "a raw huge protect", new Round() {
+            @Override
+            public void prepare(int r) {
+                PageDesc pmdTable = k.installer.lookup(p.mm, ADDR, k.pmdLevel);
+                int idx = k.geo.index(k.pmdLevel, ADDR);
+                Words.setRelease(pmdTable.words(), idx, k.fmt.mkClean(Words.getAcquire(pmdTable.words(), idx)));
+                k.flushTlbRange(p.mm, ADDR, ADDR + len);
+            }
+
+            @Override
+            public void operate(int r) {
+                ranges.protect(p.mm, ADDR, len, (r & 1) == 0 ? clean : clean.withExec(true));
+            }
+
+            @Override
+            public long entry(int page) {
+                PageDesc pmdTable = k.installer.lookup(p.mm, ADDR, k.pmdLevel);
+                return Words.getAcquire(pmdTable.words(), k.geo.index(k.pmdLevel, ADDR));
+            }
+
+            @Override
+            public void finish(int r) {
+                if (r == HUGE_ROUNDS) {
+                    ranges.unmap(p.mm, ADDR, len);
+                    k.alloc.free(pa >>> k.geo.pageShift(), 9);
+                }
             }
         });
     }
