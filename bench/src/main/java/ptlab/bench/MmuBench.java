@@ -110,6 +110,10 @@ public class MmuBench {
             pageMap.put(va >>> 12, pa);
             emu.translatePa(va, AccessKind.READ, Privilege.USER);
         }
+        // The hot pages were evicted by the fill above: bring them back so that tlbHit measures hits only.
+        for (long va : hot) {
+            cpu.translatePa(va, AccessKind.READ, Privilege.USER);
+        }
     }
 
     private static void check(boolean ok, String what) {

@@ -17,10 +17,13 @@ import ptlab.phys.Words;
 /*
  * Implementation notes.
  *
- * Loads: every entry is read with acquire ordering, then the table's poison flag is checked, as
- * PhysicalMemory.readWord does: a read of a freed table is reported: the hazard that TLB shootdown before table free
- * exists to prevent. A walker that sees a table pointer thus sees the table's zeroed and
- * constructed contents (the installer publishes with a release store).
+ * Loads: every entry is read with acquire ordering, so a walker that sees a table pointer sees
+ * the table's zeroed and constructed contents (the installer publishes with a release store).
+ * A word equal to PageDesc.POISON is a read of a freed table, reported: the hazard that TLB
+ * shootdown before table free exists to prevent. Unlike PhysicalMemory.readWord, the walk does
+ * not also load the frame's poisoned flag: that was a second acquire load per level, and its
+ * only extra catch is a word read just before the free's poison fill reached it, a read that
+ * raced the free rather than followed it. HardwareWalkerPoisonTest is the negative control.
  *
  * Table lookup: the pfn -> PageDesc mapping of a frame never changes (a freed and reused table
  * frame keeps its PageDesc), so each CPU memoises the last descriptor per level (in its
@@ -137,7 +140,7 @@ final class HardwareWalker {
             int idx = (int) ((va >>> shifts[i]) & indexMasks[i]);
             long[] words = t.words();
             long e = Words.getAcquire(words, idx);
-            if (t.poisoned()) {
+            if (e == PageDesc.POISON) {
                 usedFreedTable(t, idx);
             }
             if (!fmt.isValid(e)) {
