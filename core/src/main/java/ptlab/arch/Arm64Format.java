@@ -129,6 +129,12 @@ public final class Arm64Format implements PteFormat {
     /** Per level: bytes one entry maps, minus one (alignment mask of a leaf's address). */
     private final long[] leafAlign = new long[5];
     private final boolean[] blockAllowed = new boolean[5];
+    /**
+     * Every leaf's flag bits, {@link #leafBits} for each {@link PageProt#index()}: pages first,
+     * then blocks. {@code mkLeaf} looks them up instead of branching on each flag (per instance:
+     * {@link #shared} differs between configurations).
+     */
+    private final long[] leafBitsByProt = new long[2 * ProtTable.SIZE];
 
     /**
      * @param geometry     the configuration's levels (granule, leaf levels, entry sizes)
@@ -163,6 +169,10 @@ public final class Arm64Format implements PteFormat {
         for (Level l : Level.values()) {
             leafAlign[l.ordinal()] = geometry.entrySize(l) - 1;
             blockAllowed[l.ordinal()] = l != Level.PTE && !geometry.isFolded(l) && geometry.leafAllowed(l);
+        }
+        for (int i = 0; i < ProtTable.SIZE; i++) {
+            leafBitsByProt[i] = leafBits(true, ProtTable.byIndex(i));
+            leafBitsByProt[ProtTable.SIZE + i] = leafBits(false, ProtTable.byIndex(i));
         }
         String mode = physAddrBits == 48 ? "pa48" : pageShift == 16 ? "pa52" : "lpa2";
         this.name = "arm64-" + (1 << (pageShift - 10)) + "k-" + mode;
@@ -227,8 +237,13 @@ public final class Arm64Format implements PteFormat {
     @Override
     public long mkLeaf(Level level, long pa, PageProt prot) {
         checkPa("leaf", pa, leafAlign[level.ordinal()]);
-        long type = level == Level.PTE ? TYPE_PAGE : TYPE_BLOCK;
-        long e = toPteAddr(pa) | shared | ATTR_BITS[prot.type().ordinal()] | (prot.young() ? AF : 0);
+        return toPteAddr(pa) | leafBitsByProt[(level == Level.PTE ? 0 : ProtTable.SIZE) + prot.index()];
+    }
+
+    /** The flag bits of a page (L3) or block leaf with {@code prot}: {@code pfn_pte} without the address. */
+    private long leafBits(boolean page, PageProt prot) {
+        long type = page ? TYPE_PAGE : TYPE_BLOCK;
+        long e = shared | ATTR_BITS[prot.type().ordinal()] | (prot.young() ? AF : 0);
         if (!prot.read()) {
             // PAGE_NONE: invalid but present, read-only, never executable; a dirty page keeps PTE_DIRTY.
             return e | (type & ~VALID) | PRESENT_INVALID | RDONLY | PXN | UXN | (prot.dirty() ? DIRTY : 0);

@@ -155,7 +155,23 @@ public final class RiscvFormat implements PteFormat {
     @Override
     public long mkLeaf(Level level, long pa, PageProt prot) {
         checkPa("leaf", pa, leafAlign[level.ordinal()]);
-        long e = toPpn(pa) | PBMT_BITS[prot.type().ordinal()] | (prot.young() ? A : 0) | (prot.dirty() ? D : 0);
+        return toPpn(pa) | LEAF_BITS[prot.index()];
+    }
+
+    /**
+     * Every leaf's flag bits, {@link #leafBits} for each {@link PageProt#index()} (the same at
+     * every level): {@code mkLeaf} looks them up instead of branching on each flag.
+     */
+    private static final long[] LEAF_BITS = new long[ProtTable.SIZE];
+
+    static {
+        for (int i = 0; i < ProtTable.SIZE; i++) {
+            LEAF_BITS[i] = leafBits(ProtTable.byIndex(i));
+        }
+    }
+
+    private static long leafBits(PageProt prot) {
+        long e = PBMT_BITS[prot.type().ordinal()] | (prot.young() ? A : 0) | (prot.dirty() ? D : 0);
         if (!prot.read()) {
             // PAGE_NONE = _PAGE_PROT_NONE | _PAGE_READ: R keeps it a leaf at upper levels.
             return e | PROT_NONE | R;
