@@ -128,13 +128,9 @@ public final class Arm64Format implements PteFormat {
     private final long shared;
     /** Per level: bytes one entry maps, minus one (alignment mask of a leaf's address). */
     private final long[] leafAlign = new long[5];
+    /** Per level: the bits a leaf's pa must not have (below the leaf size, at or above {@link #physAddrBits}). */
+    private final long[] leafReject = new long[5];
     private final boolean[] blockAllowed = new boolean[5];
-    /**
-     * Every leaf's flag bits, {@link #leafBits} for each {@link PageProt#index()}: pages first,
-     * then blocks. {@code mkLeaf} looks them up instead of branching on each flag (per instance:
-     * {@link #shared} differs between configurations).
-     */
-    private final long[] leafBitsByProt = new long[2 * ProtTable.SIZE];
 
     /**
      * @param geometry     the configuration's levels (granule, leaf levels, entry sizes)
@@ -168,11 +164,8 @@ public final class Arm64Format implements PteFormat {
         }
         for (Level l : Level.values()) {
             leafAlign[l.ordinal()] = geometry.entrySize(l) - 1;
+            leafReject[l.ordinal()] = leafAlign[l.ordinal()] | -(1L << physAddrBits);
             blockAllowed[l.ordinal()] = l != Level.PTE && !geometry.isFolded(l) && geometry.leafAllowed(l);
-        }
-        for (int i = 0; i < ProtTable.SIZE; i++) {
-            leafBitsByProt[i] = leafBits(true, ProtTable.byIndex(i));
-            leafBitsByProt[ProtTable.SIZE + i] = leafBits(false, ProtTable.byIndex(i));
         }
         String mode = physAddrBits == 48 ? "pa48" : pageShift == 16 ? "pa52" : "lpa2";
         this.name = "arm64-" + (1 << (pageShift - 10)) + "k-" + mode;
@@ -236,14 +229,32 @@ public final class Arm64Format implements PteFormat {
 
     @Override
     public long mkLeaf(Level level, long pa, PageProt prot) {
-        checkPa("leaf", pa, leafAlign[level.ordinal()]);
-        return toPteAddr(pa) | leafBitsByProt[(level == Level.PTE ? 0 : ProtTable.SIZE) + prot.index()];
+        if ((pa & leafReject[level.ordinal()]) != 0) {
+            checkPa("leaf", pa, leafAlign[level.ordinal()]);
+        }
+        return toPteAddr(pa) | shared | LEAF_BITS[(level == Level.PTE ? 0 : LEAF_BLOCK) | prot.index() & LEAF_INDEX];
     }
 
-    /** The flag bits of a page (L3) or block leaf with {@code prot}: {@code pfn_pte} without the address. */
-    private long leafBits(boolean page, PageProt prot) {
+    /*
+     * Every leaf's flag bits but PTE_MAYBE_SHARED, leafBits for each PageProt.index(): pages,
+     * then blocks from LEAF_BLOCK. One load replaces a branch per flag. The table is static so
+     * that the JIT knows its length: the index, masked to its 9 bits, needs no range check.
+     */
+    private static final int LEAF_INDEX = 511;
+    private static final int LEAF_BLOCK = 512;
+    private static final long[] LEAF_BITS = new long[2 * LEAF_BLOCK];
+
+    static {
+        for (int i = 0; i < ProtTable.SIZE; i++) {
+            LEAF_BITS[i] = leafBits(true, ProtTable.byIndex(i));
+            LEAF_BITS[LEAF_BLOCK | i] = leafBits(false, ProtTable.byIndex(i));
+        }
+    }
+
+    /** The flag bits of a page (L3) or block leaf with {@code prot}, without the address and PTE_MAYBE_SHARED. */
+    private static long leafBits(boolean page, PageProt prot) {
         long type = page ? TYPE_PAGE : TYPE_BLOCK;
-        long e = shared | ATTR_BITS[prot.type().ordinal()] | (prot.young() ? AF : 0);
+        long e = ATTR_BITS[prot.type().ordinal()] | (prot.young() ? AF : 0);
         if (!prot.read()) {
             // PAGE_NONE: invalid but present, read-only, never executable; a dirty page keeps PTE_DIRTY.
             return e | (type & ~VALID) | PRESENT_INVALID | RDONLY | PXN | UXN | (prot.dirty() ? DIRTY : 0);
@@ -263,8 +274,14 @@ public final class Arm64Format implements PteFormat {
         }
     }
 
-    /** {@code __phys_to_pte_val}. */
+    /**
+     * {@code __phys_to_pte_val}. With 48-bit PA nothing moves: the test spares a variable shift
+     * per entry, and a caller's loop hoists it (the field is final).
+     */
     private long toPteAddr(long pa) {
+        if (addrHigh == 0) {
+            return pa & addrLow;
+        }
         return (pa & addrLow) | ((pa >>> addrHighShift) & addrHigh);
     }
 

@@ -67,6 +67,8 @@ public final class RiscvFormat implements PteFormat {
 
     private final String name;
     private final long[] leafAlign = new long[5];
+    /** Per level: the bits a leaf's pa must not have (below the leaf size, from bit 56 up). */
+    private final long[] leafReject = new long[5];
     private final boolean[] leafAllowed = new boolean[5];
 
     /** @param geometry the Sv39, Sv48 or Sv57 geometry (4 KiB pages) */
@@ -76,6 +78,7 @@ public final class RiscvFormat implements PteFormat {
         }
         for (Level l : Level.values()) {
             leafAlign[l.ordinal()] = geometry.entrySize(l) - 1;
+            leafReject[l.ordinal()] = leafAlign[l.ordinal()] | -(1L << PHYS_ADDR_BITS);
             leafAllowed[l.ordinal()] = !geometry.isFolded(l) && geometry.leafAllowed(l);
         }
         this.name = "riscv-sv" + geometry.vaBits();
@@ -154,15 +157,19 @@ public final class RiscvFormat implements PteFormat {
 
     @Override
     public long mkLeaf(Level level, long pa, PageProt prot) {
-        checkPa("leaf", pa, leafAlign[level.ordinal()]);
-        return toPpn(pa) | LEAF_BITS[prot.index()];
+        if ((pa & leafReject[level.ordinal()]) != 0) {
+            checkPa("leaf", pa, leafAlign[level.ordinal()]);
+        }
+        return toPpn(pa) | LEAF_BITS[prot.index() & LEAF_INDEX];
     }
 
-    /**
-     * Every leaf's flag bits, {@link #leafBits} for each {@link PageProt#index()} (the same at
-     * every level): {@code mkLeaf} looks them up instead of branching on each flag.
+    /*
+     * Every leaf's flag bits, leafBits for each PageProt.index() (the same at every level):
+     * mkLeaf looks them up instead of branching on each flag. The index masked to its 9 bits and
+     * the table's known length let the JIT drop the range check.
      */
-    private static final long[] LEAF_BITS = new long[ProtTable.SIZE];
+    private static final int LEAF_INDEX = 511;
+    private static final long[] LEAF_BITS = new long[LEAF_INDEX + 1];
 
     static {
         for (int i = 0; i < ProtTable.SIZE; i++) {

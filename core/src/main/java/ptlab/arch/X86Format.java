@@ -102,21 +102,33 @@ public final class X86Format implements PteFormat {
 
     @Override
     public long mkLeaf(Level level, long pa, PageProt prot) {
+        if (level == Level.PTE) {
+            if ((pa & PAGE_REJECT) != 0) {
+                checkPa(pa, 1L << 12);
+            }
+            return pa | LEAF_BITS[prot.index() & LEAF_INDEX];
+        }
         checkPa(pa, leafAlignment(level));
-        return pa | LEAF_BITS[(level == Level.PTE ? 0 : ProtTable.SIZE) + prot.index()];
+        return pa | LEAF_BITS[LEAF_HUGE | prot.index() & LEAF_INDEX];
     }
 
-    /**
-     * Every leaf's flag bits, {@link #leafBits} for each {@link PageProt#index()}: the 4K-page
-     * values first, then the PS (huge) ones. {@code mkLeaf} is then {@code pa | LEAF_BITS[i]},
-     * free of the per-flag branches that mispredict when protections vary.
+    /* The bits a 4K page's pa must not have: below 4K, above the address field. */
+    private static final long PAGE_REJECT = ~PA_MASK;
+
+    /*
+     * Every leaf's flag bits, leafBits for each PageProt.index(): 4K pages, then from LEAF_HUGE
+     * the PS (2M/1G) leaves. mkLeaf is pa | LEAF_BITS[i], free of the per-flag branches that
+     * mispredict when protections vary. The index masked to its 9 bits and the table's known
+     * length let the JIT drop the range check.
      */
-    private static final long[] LEAF_BITS = new long[2 * ProtTable.SIZE];
+    private static final int LEAF_INDEX = 511;
+    private static final int LEAF_HUGE = 512;
+    private static final long[] LEAF_BITS = new long[2 * LEAF_HUGE];
 
     static {
         for (int i = 0; i < ProtTable.SIZE; i++) {
             LEAF_BITS[i] = leafBits(false, ProtTable.byIndex(i));
-            LEAF_BITS[ProtTable.SIZE + i] = leafBits(true, ProtTable.byIndex(i));
+            LEAF_BITS[LEAF_HUGE | i] = leafBits(true, ProtTable.byIndex(i));
         }
     }
 
