@@ -215,14 +215,35 @@ public final class RiscvFormat implements PteFormat {
      */
     @Override
     public PageProt prot(Level level, long e) {
+        // Key: the flag byte (R, bit 1, is ignored), PBMT (61, 62) in bits 8 and 9.
+        return PROT_BY_KEY[(int) e & 0xFF | (int) (e >>> 53) & 0x300];
+    }
+
+    /*
+     * The decoded protection for each 10-bit key of prot(): protIndex evaluated once per key.
+     * Indexed by a masked key, the table of known length needs no range check: two
+     * shift-and-mask pairs and a load, instead of a branch on V and two dependent loads for
+     * the memory type (riscv-sv48, 2.1 GHz, EntryCodecBench.batchDecodeAddressAndProt: 3.1-3.6 ns
+     * per entry with protIndex inline).
+     */
+    private static final PageProt[] PROT_BY_KEY = new PageProt[1024];
+
+    static {
+        for (int k = 0; k < PROT_BY_KEY.length; k++) {
+            PROT_BY_KEY[k] = ProtTable.byIndex(protIndex(k & 0xFF | (long) (k & 0x300) << 53));
+        }
+    }
+
+    /** The ProtTable index of a leaf's protection, the definition {@link #PROT_BY_KEY} caches. */
+    static int protIndex(long e) {
         int type = MEM_TYPES[(int) ((e & PBMT_MASK) >>> PBMT_SHIFT)].ordinal() << ProtTable.TYPE_SHIFT;
         // W, X, U, G, A, D (bits 2..7) sit one bit above ProtTable's WRITE..DIRTY (bits 1..6), and V is READ.
         int flags = (int) (e >>> 1) & (ProtTable.WRITE | ProtTable.EXEC | ProtTable.USER | ProtTable.GLOBAL
                 | ProtTable.YOUNG | ProtTable.DIRTY);
         if ((e & V) != 0) {
-            return ProtTable.byIndex(ProtTable.READ | flags | type);
+            return ProtTable.READ | flags | type;
         }
-        return ProtTable.byIndex((flags & ~ProtTable.GLOBAL) | ProtTable.USER | type);
+        return (flags & ~ProtTable.GLOBAL) | ProtTable.USER | type;
     }
 
     /** Not encoded: every table entry is {@code _PAGE_TABLE}; reported as USER. */
