@@ -232,13 +232,14 @@ public final class Arm64Format implements PteFormat {
         if ((pa & leafReject[level.ordinal()]) != 0) {
             checkPa("leaf", pa, leafAlign[level.ordinal()]);
         }
-        return toPteAddr(pa) | shared | LEAF_BITS[(level == Level.PTE ? 0 : LEAF_BLOCK) | prot.index() & LEAF_INDEX];
+        return toPteAddr(pa) | shared | LEAF_BITS[(level == Level.PTE ? 0 : LEAF_BLOCK) + (prot.index() & LEAF_INDEX)];
     }
 
     /*
      * Every leaf's flag bits but PTE_MAYBE_SHARED, leafBits for each PageProt.index(): pages,
      * then blocks from LEAF_BLOCK. One load replaces a branch per flag. The table is static so
-     * that the JIT knows its length: the index, masked to its 9 bits, needs no range check.
+     * that the JIT knows its length: the index, masked to its 9 bits, needs no range check (a
+     * sum, not an or, of the parts: C2 bounds the sum of two bounded ints, not their or).
      */
     private static final int LEAF_INDEX = 511;
     private static final int LEAF_BLOCK = 512;
@@ -289,9 +290,21 @@ public final class Arm64Format implements PteFormat {
 
     @Override
     public long outputAddress(Level level, long e) {
-        long pa = (e & addrLow) | ((e & addrHigh) << addrHighShift);
-        // A block's address bits below its size are RES0 or other fields (nT); pmd_pfn masks with PMD_MASK.
-        return (e & TABLE_BIT) == 0 ? pa & ~leafAlign[level.ordinal()] : pa;
+        long pa = fromPteAddr(e);
+        // A block's address bits below its size are RES0 or other fields (nT); pmd_pfn masks with
+        // PMD_MASK. At PTE level addrLow already cut the bits below the page.
+        if (level == Level.PTE || (e & TABLE_BIT) != 0) {
+            return pa;
+        }
+        return pa & ~leafAlign[level.ordinal()];
+    }
+
+    /** {@code __pte_to_phys}; the 48-bit PA test as in {@link #toPteAddr}. */
+    private long fromPteAddr(long e) {
+        if (addrHigh == 0) {
+            return e & addrLow;
+        }
+        return (e & addrLow) | ((e & addrHigh) << addrHighShift);
     }
 
     /**
@@ -304,14 +317,14 @@ public final class Arm64Format implements PteFormat {
         // AP[2], AF and nG stay in bits 0-11 (0xCDD); DBM (51) and DIRTY (55) drop into the
         // unused bits 1 and 5; PXN and UXN (53, 54) into bits 8 and 9 (SH, or PA[51:50] under
         // LPA2, which the decode ignores).
-        return PROT_BY_KEY[(int) e & 0xCDD | (int) (e >>> 50) & 0x22 | (int) (e >>> 45) & 0x300];
+        return PROT_BY_KEY[((int) e & 0xCDD) + ((int) (e >>> 50) & 0x22) + ((int) (e >>> 45) & 0x300)];
     }
 
     /*
      * The decoded protection for each 12-bit key of prot(): protIndex evaluated once per key (16
-     * KiB of references). Indexed by a masked key, the table of known length needs no range
-     * check: three shift-and-mask pairs and a load instead of protIndex's two dependent loads for
-     * the memory type, a variable shift and some twenty operations (arm64-4k-48, 2.1 GHz,
+     * KiB of references). Indexed by a key summed (not or-ed: C2 bounds a sum of bounded ints)
+     * from masked parts, the table of known length needs no range check: three shift-and-mask
+     * pairs and a load instead of protIndex's two dependent loads for the memory type, a variable shift and some twenty operations (arm64-4k-48, 2.1 GHz,
      * EntryCodecBench.batchDecodeAddressAndProt: 6.3 ns per entry with protIndex inline).
      */
     private static final PageProt[] PROT_BY_KEY = new PageProt[4096];
