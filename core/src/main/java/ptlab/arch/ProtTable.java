@@ -2,7 +2,8 @@ package ptlab.arch;
 
 /**
  * Every {@link PageProt} value, built once, so that decoding a leaf ({@link PteFormat#prot})
- * allocates nothing: seven flags and a memory type give 128 x 3 records.
+ * allocates nothing: seven flags and a memory type give 128 x 3 records. The index of a value
+ * is {@link PageProt#index()}, which the encoders use to look up a value's precomputed bits.
  */
 final class ProtTable {
     /* Index bits, one per PageProt flag; the MemType ordinal sits above them. */
@@ -16,12 +17,15 @@ final class ProtTable {
     static final int TYPE_SHIFT = 7;
 
     private static final MemType[] TYPES = MemType.values();
-    private static final PageProt[] ALL = new PageProt[128 * TYPES.length];
+    /** Number of distinct values, one past the largest {@link PageProt#index()}. */
+    static final int SIZE = 128 * TYPES.length;
+    private static final PageProt[] ALL = new PageProt[SIZE];
 
     static {
         for (int i = 0; i < ALL.length; i++) {
             ALL[i] = new PageProt((i & READ) != 0, (i & WRITE) != 0, (i & EXEC) != 0, (i & USER) != 0,
                     (i & GLOBAL) != 0, (i & YOUNG) != 0, (i & DIRTY) != 0, TYPES[i >>> TYPE_SHIFT]);
+            assert ALL[i].index() == i;
         }
     }
 
