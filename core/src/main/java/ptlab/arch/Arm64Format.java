@@ -317,7 +317,7 @@ public final class Arm64Format implements PteFormat {
         // AP[2], AF and nG stay in bits 0-11 (0xCDD); DBM (51) and DIRTY (55) drop into the
         // unused bits 1 and 5; PXN and UXN (53, 54) into bits 8 and 9 (SH, or PA[51:50] under
         // LPA2, which the decode ignores).
-        return PROT_BY_KEY[((int) e & 0xCDD) + ((int) (e >>> 50) & 0x22) + ((int) (e >>> 45) & 0x300)];
+        return PROT_BY_KEY[(int) ((e & 0xCDD) + (e >>> 50 & 0x22) + (e >>> 45 & 0x300))];
     }
 
     /*

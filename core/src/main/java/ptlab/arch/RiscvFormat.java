@@ -216,7 +216,7 @@ public final class RiscvFormat implements PteFormat {
     @Override
     public PageProt prot(Level level, long e) {
         // Key: the flag byte (R, bit 1, is ignored), PBMT (61, 62) in bits 8 and 9.
-        return PROT_BY_KEY[((int) e & 0xFF) + ((int) (e >>> 53) & 0x300)];
+        return PROT_BY_KEY[(int) ((e & 0xFF) + (e >>> 53 & 0x300))];
     }
 
     /*

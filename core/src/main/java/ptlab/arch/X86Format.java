@@ -207,7 +207,7 @@ public final class X86Format implements PteFormat {
      */
     @Override
     public PageProt prot(Level level, long e) {
-        return PROT_BY_KEY[((int) e & 0x17F) + ((int) (e >>> 56) & 0x80)];
+        return PROT_BY_KEY[(int) ((e & 0x17F) + (e >>> 56 & 0x80))];
     }
 
     /*
