@@ -258,6 +258,20 @@ public final class CpuMmu {
 
     /* ---- translation: the hot path ---- */
 
+    /**
+     * Whether the entry [key, value] translates page number {@code vpn} for the ASID tagged
+     * {@code asidTag} (or is global) and grants {@code need}. Small enough for C2 to inline
+     * everywhere (MaxInlineSize), the TLB-hit fast path included.
+     */
+    private static boolean hit(long key, long value, long vpn, long asidTag, int need) {
+        return keyMatches(key, vpn, asidTag) && (value & need) != 0;
+    }
+
+    /** Whether {@code key} is page number {@code vpn} under the ASID tagged {@code asidTag}, or global. */
+    private static boolean keyMatches(long key, long vpn, long asidTag) {
+        return key == (vpn | asidTag) || key == (vpn | GLOBAL_TAG);
+    }
+
     /** The physical address for an access, or a negative fault word ({@link Translation#faultOf}). */
     public long translatePa(long va, AccessKind kind, Privilege priv) {
         int need = 1 << (priv.ordinal() * 3 + kind.ordinal());
@@ -268,7 +282,7 @@ public final class CpuMmu {
         int i = ((int) vpn & bMask) << 1;
         long k = t[i];
         long v = t[i + 1];
-        if ((k == (vpn | asidTag) || k == (vpn | GLOBAL_TAG)) && (v & need) != 0
+        if (hit(k, v, vpn, asidTag, need)
                 && (long) REQUESTED.getOpaque(this) == seen && (((va >> topShift) + 1) >>> 1) == 0) {
             return (v & ~RIGHTS_BITS) | (va & baseOffset);
         }
@@ -306,7 +320,7 @@ public final class CpuMmu {
                 int j = ((int) bv & s.mask) << 1;
                 long bk = st[j];
                 long bw = st[j + 1];
-                if ((bk == (bv | asidTag) || bk == (bv | GLOBAL_TAG)) && (bw & need) != 0) {
+                if (hit(bk, bw, bv, asidTag, need)) {
                     return (bw & ~RIGHTS_BITS) | (va & ((1L << bs) - 1));
                 }
             }
@@ -315,7 +329,7 @@ public final class CpuMmu {
             // The fast path's probe ran before the drain; probe again (the entry may be gone now).
             long k = t[i];
             long v = t[i + 1];
-            if ((k == (vpn | asidTag) || k == (vpn | GLOBAL_TAG)) && (v & need) != 0) {
+            if (hit(k, v, vpn, asidTag, need)) {
                 return (v & ~RIGHTS_BITS) | (va & baseOffset);
             }
         }
@@ -368,7 +382,7 @@ public final class CpuMmu {
             long bv = m >>> s.shift;
             int j = ((int) bv & s.mask) << 1;
             long bk = s.tlb[j];
-            if ((bk == (bv | asidTag) || bk == (bv | GLOBAL_TAG)) && (s.tlb[j + 1] & ~RIGHTS_BITS) == (raw & -(1L << s.shift))) {
+            if (keyMatches(bk, bv, asidTag) && (s.tlb[j + 1] & ~RIGHTS_BITS) == (raw & -(1L << s.shift))) {
                 return new Translation.Mapped(raw, 1L << s.shift, levels.get(s.levelIndex));
             }
         }
