@@ -123,7 +123,7 @@ final class Faults {
                 pfns[i] = ((AllocResult.Frames) r).pfn();
             }
         }
-        PageProt prot = PageProt.user(v.has(Vma.READ), write, v.has(Vma.EXEC)).withDirty(write);
+        PageProt prot = v.faultProt(write);
         long zeroPa = k.zeroPfn << k.geo.pageShift();
         boolean[] retry = null;
         PteMapping pm = k.pt.pteMaps().mapLock(p.mm, pmdTable, pmdIdx);
@@ -264,7 +264,7 @@ final class Faults {
                 return false; // changed since the peek (zapped, or shared by a fork): allocate and retry
             }
             long pa;
-            boolean writable;
+            boolean written; // mapped as by a write fault: writable and dirty
             if (!v.isAnonymous()) {
                 if (!k.fmt.isNone(cur) && (!write || k.fmt.isWrite(cur))) {
                     return true;
@@ -278,15 +278,15 @@ final class Faults {
                     Pages.put(k, k.fmt.outputAddress(Level.PTE, cur) >>> k.geo.pageShift(), "finish_fault");
                 }
                 pa = pfn << k.geo.pageShift();
-                writable = write;
+                written = write; // a write fault; a read maps vm_page_prot (see faultProt)
             } else if (k.fmt.isNone(cur)) {
                 if (!write) {
                     pa = k.zeroPfn << k.geo.pageShift();
-                    writable = false;
+                    written = false;
                 } else {
                     pa = newPfn << k.geo.pageShift();
                     newPfn = -1;
-                    writable = true;
+                    written = true;
                 }
             } else {
                 if (!write || k.fmt.isWrite(cur)) {
@@ -301,12 +301,12 @@ final class Faults {
                 } else {
                     pa = k.fmt.outputAddress(Level.PTE, cur); // reuse: we are the only user
                 }
-                writable = true;
+                written = true;
                 // ptep_clear_flush: clear, flush, then set, so no CPU can refill the old translation.
                 m.getAndClear(idx);
                 k.flushTlbRange(p.mm, va & -k.geo.pageSize(), (va & -k.geo.pageSize()) + k.geo.pageSize());
             }
-            PageProt prot = PageProt.user(v.has(Vma.READ), writable, v.has(Vma.EXEC)).withDirty(writable);
+            PageProt prot = v.faultProt(written);
             m.write(idx, k.fmt.mkLeaf(Level.PTE, pa, prot));
             return true;
         } finally {

@@ -11,9 +11,11 @@ import ptlab.walk.WalkOptions;
 
 /**
  * {@code change_protection} as a walk visitor: every present PTE (and whole huge PMD) of the
- * range gets the VMA's new protection; a huge PMD only partly inside is split first. A page
- * keeps its write permission only if the VMA is writable and the PTE was writable
- * (ptlab does not re-grant write to pages that need a write fault, like COW pages).
+ * range gets the VMA's new protection; a huge PMD only partly inside is split first. In a
+ * private mapping a page keeps its write permission only if the VMA is writable and the PTE
+ * was writable (ptlab does not re-grant write to pages that need a write fault, like COW
+ * pages); a shared writable mapping's pages all become writable, as its {@code vm_page_prot}
+ * grants write ({@link Vma#pageProtWritable}).
  */
 final class Protect implements WalkOps {
     private final Process p;
@@ -80,7 +82,8 @@ final class Protect implements WalkOps {
 
     /** pte_modify: the VMA's protection (PAGE_NONE if inaccessible) with the old accessed and dirty state. */
     private PageProt newProt(boolean oldWrite, boolean young, boolean dirty) {
-        PageProt base = v.accessible() ? PageProt.user(true, v.has(Vma.WRITE) && oldWrite, v.has(Vma.EXEC)) : PageProt.USER_NONE;
+        boolean write = v.has(Vma.WRITE) && (oldWrite || v.pageProtWritable());
+        PageProt base = v.accessible() ? PageProt.user(true, write, v.has(Vma.EXEC)) : PageProt.USER_NONE;
         return base.withYoung(young).withDirty(dirty);
     }
 }

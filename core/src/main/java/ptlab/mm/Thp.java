@@ -56,10 +56,6 @@ final class Thp {
         return m == ThpMode.ALWAYS || (m == ThpMode.MADVISE && v.has(Vma.HUGEPAGE));
     }
 
-    private static PageProt prot(Vma v, boolean write) {
-        return PageProt.user(v.has(Vma.READ), write, v.has(Vma.EXEC)).withDirty(write);
-    }
-
     /**
      * The fault path when the PMD is none: {@code do_huge_pmd_anonymous_page} (THP or huge zero
      * page) or a shmem huge folio's PMD mapping. Returns false if the fault must go to PTEs.
@@ -70,10 +66,12 @@ final class Thp {
         if (!v.isAnonymous()) {
             long index = v.pgoff + ((haddr - v.start) >>> k.geo.pageShift());
             long head = v.shmem.hugeFolio(index);
-            if (head < 0 || !suitable(k, v, va)) {
+            // do_set_pmd (6.12+): a huge folio already in the page cache is still mapped by PTEs
+            // when THP is disabled for the VMA (VM_NOHUGEPAGE) or by the hardware.
+            if (head < 0 || !k.thpSupported || v.has(Vma.NOHUGEPAGE) || !suitable(k, v, va)) {
                 return false;
             }
-            return setPmd(p, pmdTable, pmdIdx, head, prot(v, write), null);
+            return setPmd(p, pmdTable, pmdIdx, head, v.faultProt(write), null);
         }
         if (!faultAllowed(k, v) || !suitable(k, v, va)) {
             return false;
@@ -98,8 +96,7 @@ final class Thp {
             }
             throw e;
         }
-        PageProt pr = write ? prot(v, true) : prot(v, false);
-        if (!setPmd(p, pmdTable, pmdIdx, folio, pr, deposit)) {
+        if (!setPmd(p, pmdTable, pmdIdx, folio, v.faultProt(write), deposit)) {
             k.pt.freeTable(deposit);
             if (write) {
                 k.alloc.free(folio, k.hugeOrder);
@@ -147,7 +144,8 @@ final class Thp {
      * Shared file mappings: shmem has no ->huge_fault, so wp_huge_pmd splits the PMD (for a
      * file that only clears it and drops the mapping's reference) and returns
      * VM_FAULT_FALLBACK; the refault then meets a none PMD and finish_fault's do_set_pmd maps
-     * the huge folio again, writable.
+     * the huge folio again, writable (by PTEs if the VMA is VM_NOHUGEPAGE). A shmem PMD of a
+     * writable VMA is writable from the start (Vma.pageProtWritable), so this path is rare.
      */
     static boolean hugeWriteFault(Process p, Vma v, long va, boolean write, PageDesc pmdTable, int pmdIdx, long origPmd) {
         Kernel k = p.k;
@@ -182,7 +180,7 @@ final class Thp {
                 return false;
             }
             long newHead = fresh >= 0 ? fresh : head;
-            PageTables.write(pmdTable, pmdIdx, k.fmt.mkLeaf(k.pmdLevel, newHead << k.geo.pageShift(), prot(v, true)));
+            PageTables.write(pmdTable, pmdIdx, k.fmt.mkLeaf(k.pmdLevel, newHead << k.geo.pageShift(), v.faultProt(true)));
             k.flushTlbRange(p.mm, va & -k.pmdSize, (va & -k.pmdSize) + k.pmdSize);
         } finally {
             pml.unlock();
@@ -319,7 +317,8 @@ final class Thp {
             // pmd_modify: the new protection, the old accessed and dirty state (a dirty THP made
             // read-only stays dirty), rebuilt from the value the exchange saw.
             EntryUpdates.update(k.fmt, pmdTable.words(), pmdIdx, pmd, old -> {
-                boolean write = v.has(Vma.WRITE) && k.fmt.isWrite(old);
+                // A shared writable mapping's vm_page_prot grants write (no writenotify for shmem).
+                boolean write = v.has(Vma.WRITE) && (k.fmt.isWrite(old) || v.pageProtWritable());
                 PageProt pr = (v.accessible() ? PageProt.user(v.has(Vma.READ), write, v.has(Vma.EXEC)) : PageProt.USER_NONE)
                         .withYoung(k.fmt.isYoung(old)).withDirty(k.fmt.isDirty(old));
                 return k.fmt.mkLeaf(k.pmdLevel, k.fmt.outputAddress(k.pmdLevel, old), pr);
@@ -408,7 +407,9 @@ final class Thp {
                 }
             }
             k.pt.deposit(p.mm, pmdTable, pte);
-            PageTables.write(pmdTable, idx, k.fmt.mkLeaf(k.pmdLevel, folio << k.geo.pageShift(), prot(v, v.has(Vma.WRITE))));
+            // collapse_huge_page: maybe_pmd_mkwrite(pmd_mkdirty(folio_mk_pmd(folio, vm_page_prot)))
+            PageProt pr = PageProt.user(v.has(Vma.READ), v.has(Vma.WRITE), v.has(Vma.EXEC)).withDirty(true);
+            PageTables.write(pmdTable, idx, k.fmt.mkLeaf(k.pmdLevel, folio << k.geo.pageShift(), pr));
         } finally {
             pml.unlock();
         }
@@ -473,7 +474,7 @@ final class Thp {
         PageDesc t = k.installer.walkAlloc(p.mm, haddr, k.pmdLevel, null);
         int idx = k.geo.index(k.pmdLevel, haddr);
         if (!k.fmt.isLeaf(k.pmdLevel, PageTables.read(t, idx))) {
-            setPmd(p, t, idx, head, prot(v, false), null); // a racing refault may have won: then it stays PTE-mapped
+            setPmd(p, t, idx, head, v.faultProt(false), null); // set_huge_pmd; a racing refault may have won: then it stays PTE-mapped
         }
         return Errno.OK;
     }

@@ -83,6 +83,26 @@ public final class Vma {
         return anonVma != null;
     }
 
+    /**
+     * Whether {@code vm_page_prot} itself grants write: a shared writable mapping. Shared
+     * anonymous memory is shmem, which needs no write notification ({@code
+     * vma_wants_writenotify} is false: no page_mkwrite, no writeback), so its faults, its
+     * collapse and mprotect map pages writable even for a read. A private mapping's
+     * {@code vm_page_prot} never grants write: that waits for the write fault (COW).
+     */
+    boolean pageProtWritable() {
+        return shmem != null && has(WRITE);
+    }
+
+    /**
+     * The protection a fault maps a page or huge page with ({@code set_pte_range},
+     * {@code do_set_pmd}, {@code do_anonymous_page}): {@code vm_page_prot}, and for a write
+     * fault {@code maybe_mkwrite(pte_mkdirty(entry))}. Dirty only when written.
+     */
+    ptlab.arch.PageProt faultProt(boolean write) {
+        return ptlab.arch.PageProt.user(has(READ), write || pageProtWritable(), has(EXEC)).withDirty(write);
+    }
+
     /** {@code vma_is_accessible}: any of read, write, exec (x86 cannot make a present page unreadable). */
     public boolean accessible() {
         return (flags & (READ | WRITE | EXEC)) != 0;

@@ -33,7 +33,11 @@ class HugeWriteFaultRaceTest {
         assertThat(p.mmap(ADDR, TWO_MB, 3, true).ok()).isTrue();
         assertThat(p.touch(ADDR, TWO_MB, true).ok()).isTrue();
         assertThat(p.madvise(ADDR, TWO_MB, Advice.COLLAPSE).ok()).isTrue();
-        runStaleSnapshot(k, p);
+        // A shared writable shmem PMD is writable from the collapse on (vm_page_prot grants
+        // write), so the write fault sees a read-only PMD only where write-notify or uffd-wp
+        // protects it; the stale snapshot plays that read-only PMD.
+        assertThat(k.fmt.isWrite(pmdOf(k, p))).isTrue();
+        runStaleSnapshot(k, p, true);
         // The fault done the kernel way (split, VM_FAULT_FALLBACK, refault remaps the PMD writable).
         assertThat(p.touch(ADDR, TWO_MB, true).ok()).isTrue();
         long pmd = pmdOf(k, p);
@@ -49,15 +53,21 @@ class HugeWriteFaultRaceTest {
         assertThat(p.mmap(ADDR, TWO_MB, 3, false).ok()).isTrue();
         assertThat(p.touch(ADDR, 4096, false).ok()).isTrue(); // the huge zero page
         assertThat(k.fmt.isLeaf(k.pmdLevel, pmdOf(k, p))).isTrue();
-        runStaleSnapshot(k, p);
+        runStaleSnapshot(k, p, false);
         p.exit();
     }
 
-    /** Takes orig_pmd, zaps the PMD (MADV_DONTNEED), then runs the huge write fault on the stale snapshot. */
-    private static void runStaleSnapshot(Kernel k, Process p) {
+    /**
+     * Takes orig_pmd (write-protected if {@code wrprotect}), zaps the PMD (MADV_DONTNEED), then
+     * runs the huge write fault on the stale snapshot.
+     */
+    private static void runStaleSnapshot(Kernel k, Process p, boolean wrprotect) {
         PageDesc pmdTable = k.installer.lookup(p.mm, ADDR, k.pmdLevel);
         int idx = k.geo.index(k.pmdLevel, ADDR);
         long orig = PageTables.read(pmdTable, idx);
+        if (wrprotect) {
+            orig = k.fmt.wrprotect(orig);
+        }
         assertThat(k.fmt.isLeaf(k.pmdLevel, orig)).isTrue();
         assertThat(k.fmt.isWrite(orig)).isFalse();
         assertThat(p.madvise(ADDR, TWO_MB, Advice.DONTNEED).ok()).isTrue();
