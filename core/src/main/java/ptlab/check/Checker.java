@@ -141,7 +141,7 @@ public final class Checker {
         Level lower = level == Level.PTE ? null : geo.levels().get(geo.levels().indexOf(level) + 1);
         long span = geo.entrySize(level);
         long[] w = t.words();
-        int kernelStart = level == geo.root() && !mm.isInitMm() && arch.sharesKernelHalf() ? arch.kernelHalfStart() : n;
+        int kernelStart = pt.ownedEntries(mm, level);
         for (int i = 0; i < n; i++) {
             long e = PageTables.read(t, i);
             if (i >= kernelStart || lower == null) {

@@ -118,6 +118,16 @@ public final class PageTables {
         return fmt;
     }
 
+    /**
+     * How many leading entries of {@code mm}'s table at {@code level} belong to {@code mm}: all
+     * of them, except in a user PGD on an architecture whose upper half is init_mm's (x86,
+     * RISC-V: the kernel half is copied in by {@code pgd_alloc}, and its tables are init_mm's).
+     */
+    public int ownedEntries(Mm mm, Level level) {
+        boolean userRoot = level == geo.root() && !mm.isInitMm() && arch.sharesKernelHalf();
+        return userRoot ? arch.kernelHalfStart() : geo.entries(level);
+    }
+
     public PhysicalMemory memory() {
         return mem;
     }

@@ -28,8 +28,7 @@ public record Occupancy(long[][] buckets) {
     private static void visit(PageTables pt, Mm mm, PageDesc t, int li, long[][] b) {
         Geometry g = pt.geometry();
         Level l = g.levels().get(li);
-        int n = g.entries(l);
-        int limit = li == 0 && !mm.isInitMm() && pt.arch().sharesKernelHalf() ? pt.arch().kernelHalfStart() : n;
+        int limit = pt.ownedEntries(mm, l);
         int used = 0;
         for (int i = 0; i < limit; i++) {
             long e = PageTables.read(t, i);

@@ -55,10 +55,7 @@ class PageTableCoreTest {
         if (l == Level.PTE) {
             return;
         }
-        int n = g.entries(l);
-        if (li == 0 && !mm.isInitMm() && pt.arch().sharesKernelHalf()) {
-            n = pt.arch().kernelHalfStart();
-        }
+        int n = pt.ownedEntries(mm, l);
         for (int i = 0; i < n; i++) {
             long e = PageTables.read(t, i);
             if (pt.format().isTable(l, e)) {
