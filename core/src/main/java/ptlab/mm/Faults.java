@@ -293,9 +293,9 @@ final class Faults {
                     return true; // already mapped with enough rights (A/D aside)
                 }
                 long oldPfn = k.fmt.outputAddress(Level.PTE, cur) >>> k.geo.pageShift();
-                if (newPfn >= 0) {
+                boolean copied = newPfn >= 0;
+                if (copied) {
                     // do_wp_page: copy on write (zero page, or a page still shared).
-                    Pages.put(k, oldPfn, "wp_page_copy");
                     pa = newPfn << k.geo.pageShift();
                     newPfn = -1;
                 } else {
@@ -305,6 +305,11 @@ final class Faults {
                 // ptep_clear_flush: clear, flush, then set, so no CPU can refill the old translation.
                 m.getAndClear(idx);
                 k.flushTlbRange(p.mm, va & -k.geo.pageSize(), (va & -k.geo.pageSize()) + k.geo.pageSize());
+                if (copied) {
+                    // wp_page_copy drops the old page's reference only after the flush: if the
+                    // other mapping went meanwhile, this put frees it.
+                    Pages.put(k, oldPfn, "wp_page_copy");
+                }
             }
             PageProt prot = v.faultProt(written);
             m.write(idx, k.fmt.mkLeaf(Level.PTE, pa, prot));

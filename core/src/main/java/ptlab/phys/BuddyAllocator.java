@@ -45,6 +45,8 @@ public final class BuddyAllocator {
     private long allocations;
     private long frees;
     private volatile boolean preemptRt;
+    /** A debug check told of every free; null (the usual case) costs one volatile load per free. */
+    private volatile FreeObserver freeObserver;
 
     public BuddyAllocator(PhysicalMemory mem) {
         this.mem = mem;
@@ -204,9 +206,18 @@ public final class BuddyAllocator {
         return pfn;
     }
 
+    /** Installs the debug check told of every {@link #free} ({@code null} removes it). */
+    public void setFreeObserver(FreeObserver o) {
+        freeObserver = o;
+    }
+
     /** Frees a block that {@link #allocate} returned, with the same order. */
     public void free(long pfn, int order) {
         mem.checkPfn(pfn);
+        FreeObserver o = freeObserver;
+        if (o != null) {
+            o.freeing(pfn, order);
+        }
         if (order == 0) {
             pcpOf(SimCpu.current()).give(this, pfn);
             return;

@@ -1,11 +1,13 @@
 package ptlab.check;
 
+
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import ptlab.cpu.Violation;
 import ptlab.mm.Kernel;
+import ptlab.mmu.FreedFrameCheck;
 import ptlab.pgtable.KernelConfig;
 
 /**
@@ -19,9 +21,13 @@ public final class CheckedKernels implements AfterEachCallback {
     private final List<Kernel> kernels = new ArrayList<>();
     private final List<String> expected = new ArrayList<>();
 
-    /** A new machine that will be checked after the test. */
+    /**
+     * A new machine that will be checked after the test. Every free is also checked against
+     * the CPUs' TLBs as it happens ({@link FreedFrameCheck}: a frame freed before its flush).
+     */
     public Kernel kernel(KernelConfig config) {
         Kernel k = new Kernel(config);
+        FreedFrameCheck.install(k.mmu(), k.pageTables().allocator());
         kernels.add(k);
         return k;
     }

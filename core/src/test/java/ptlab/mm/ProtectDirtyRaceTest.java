@@ -131,6 +131,9 @@ class ProtectDirtyRaceTest {
             public void finish(int r) {
                 if (r == HUGE_ROUNDS) {
                     ranges.unmap(p.mm, ADDR, len);
+                    // The range layer only requests the flush; the MMU must get it before the
+                    // frames go back (FreedFrameCheck): unhook, flush, free.
+                    k.flushTlbRange(p.mm, ADDR, ADDR + len);
                     k.alloc.free(pa >>> k.geo.pageShift(), 9);
                 }
             }
