@@ -57,6 +57,42 @@ final class Pages {
         }
     }
 
+    /**
+     * {@link #put} of each of {@code pfns[0..n)} ({@code folios_put_refs}): the order-0 folios
+     * whose last reference goes are freed together ({@link ptlab.phys.BuddyAllocator#freeBulk}),
+     * larger ones one by one. Reuses {@code pfns} as scratch.
+     */
+    static void putAll(Kernel k, long[] pfns, int n, String caller) {
+        PhysicalMemory mem = k.alloc.memory();
+        int free = 0;
+        for (int i = 0; i < n; i++) {
+            long pfn = pfns[i];
+            if (k.isZeroPfn(pfn)) {
+                continue;
+            }
+            long head = folioHead(k, pfn, "put", caller);
+            if (head < 0) {
+                continue;
+            }
+            int left;
+            try {
+                left = mem.putPage(head);
+            } catch (InvalidFrameException e) {
+                bad(k, "put", pfn, caller, "its folio 0x" + Long.toHexString(head) + " has no reference left");
+                continue;
+            }
+            if (left == 0) {
+                int order = mem.orderOf(head);
+                if (order == 0) {
+                    pfns[free++] = head; // free <= i: only entries already read are overwritten
+                } else {
+                    k.alloc.free(head, order);
+                }
+            }
+        }
+        k.alloc.freeBulk(pfns, free);
+    }
+
     /** The head of the data folio holding {@code pfn}, or -1 after recording why there is none. */
     private static long folioHead(Kernel k, long pfn, String op, String caller) {
         PhysicalMemory mem = k.alloc.memory();

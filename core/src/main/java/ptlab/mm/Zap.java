@@ -64,9 +64,7 @@ final class Zap implements WalkOps {
         }
         // tlb_flush_mmu: the pages are released only after the flush, or a CPU could still
         // write through its stale entry to a frame already allocated again (FreedFrameCheck).
-        for (int i = 0; i < n; i++) {
-            Pages.put(k, pages[i], "zap_pte_range");
-        }
+        Pages.putAll(k, pages, n, "zap_pte_range");
         return Action.CONTINUE;
     }
 

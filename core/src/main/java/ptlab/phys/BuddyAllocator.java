@@ -240,6 +240,22 @@ public final class BuddyAllocator {
         }
     }
 
+    /**
+     * Frees the order-0 blocks {@code pfns[0..n)} as {@link #free} would one by one, through
+     * this CPU's cache under one hold of its lock: the kernel's batched free of an mmu_gather's
+     * pages ({@code free_pages_and_swap_cache} → {@code free_unref_folios}).
+     */
+    public void freeBulk(long[] pfns, int n) {
+        FreeObserver o = freeObserver;
+        for (int i = 0; i < n; i++) {
+            mem.checkPfn(pfns[i]);
+            if (o != null) {
+                o.freeing(pfns[i], 0);
+            }
+        }
+        pcpOf(SimCpu.current()).giveAll(this, pfns, n);
+    }
+
     /* ---- per-CPU caches (PerCpuPages calls these under its own lock) ---- */
 
     /** {@code rmqueue_bulk}: up to {@code n} order-0 frames into {@code into[0..m)}, first taken last; returns m. */

@@ -87,6 +87,28 @@ final class PerCpuPages {
         }
     }
 
+    /**
+     * Frees the order-0 frames {@code pfns[0..n)} into this cache under one lock hold
+     * ({@code free_unref_folios}); a bad frame throws, leaving the frames before it freed.
+     */
+    void giveAll(BuddyAllocator zone, long[] pfns, int n) {
+        lock.lock();
+        try {
+            for (int i = 0; i < n; i++) {
+                long pfn = pfns[i];
+                zone.markCached(pfn);
+                ring[slot(count)] = pfn;
+                count++;
+                frees++;
+                if (count > high) {
+                    giveBack(zone, BATCH);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Frees an order-0 frame into this cache. */
     void give(BuddyAllocator zone, long pfn) {
         lock.lock();

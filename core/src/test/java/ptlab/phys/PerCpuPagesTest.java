@@ -60,6 +60,47 @@ class PerCpuPagesTest {
         assertThat(a.freeState()).isEqualTo(BuddyInvariants.initialFreeState());
     }
 
+    /**
+     * freeBulk (an mmu_gather's batched free) leaves the allocator exactly as the same frees
+     * one by one: past the high mark too, and the next allocations get the same frames.
+     */
+    @Test
+    void aBulkFreeIsTheSameAsFreesOneByOne() {
+        BuddyAllocator one = checked.allocator(2);
+        BuddyAllocator bulk = checked.allocator(2);
+        int n = PerCpuPages.highFor(one.memory().frames()) + 100;
+        List<Long> a = allocate(one, n);
+        List<Long> b = allocate(bulk, n);
+        assertThat(b).isEqualTo(a);
+        long[] batch = new long[n];
+        for (int i = 0; i < n; i++) {
+            one.free(a.get(i), 0);
+            batch[i] = b.get(i);
+        }
+        bulk.freeBulk(batch, n);
+        assertThat(bulk.allocatedFrames()).isZero();
+        assertThat(bulk.frees()).isEqualTo(one.frees());
+        assertThat(allocate(bulk, 300)).isEqualTo(allocate(one, 300));
+        for (BuddyAllocator x : List.of(one, bulk)) {
+            x.drainAll();
+        }
+        assertThat(bulk.freeState()).isEqualTo(one.freeState());
+    }
+
+    /** A frame that is not an allocated order-0 block stops a bulk free: the frames before it are freed, the rest untouched. */
+    @Test
+    void aBadFrameInABulkFreeThrowsAfterFreeingTheOnesBeforeIt() {
+        BuddyAllocator a = checked.allocator(1);
+        List<Long> pfns = allocate(a, 3);
+        a.free(pfns.get(1), 0);
+        long[] batch = {pfns.get(0), pfns.get(1), pfns.get(2)};
+        assertThatThrownBy(() -> a.freeBulk(batch, 3)).isInstanceOf(InvalidFrameException.class);
+        assertThat(a.isFree(pfns.get(0))).isTrue();
+        assertThat(a.memory().isAllocated(pfns.get(2))).isTrue();
+        a.free(pfns.get(2), 0);
+        assertThat(a.allocatedFrames()).isZero();
+    }
+
     /** The kernel drains every CPU's cache before failing an allocation (drain_all_pages). */
     @Test
     void framesCachedOnOneCpuAreDrainedWhenAnotherWouldRunOut() {
