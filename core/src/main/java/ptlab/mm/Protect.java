@@ -74,16 +74,9 @@ final class Protect implements WalkOps {
         int key = (write ? 4 : 0) | (young ? 2 : 0) | (dirty ? 1 : 0);
         PageProt np = protByState[key];
         if (np == null) {
-            np = newProt(write, young, dirty);
+            np = v.modifyProt(write, young, dirty);
             protByState[key] = np;
         }
         return k.fmt.mkLeaf(Level.PTE, k.fmt.outputAddress(Level.PTE, e), np);
-    }
-
-    /** pte_modify: the VMA's protection (PAGE_NONE if inaccessible) with the old accessed and dirty state. */
-    private PageProt newProt(boolean oldWrite, boolean young, boolean dirty) {
-        boolean write = v.has(Vma.WRITE) && (oldWrite || v.pageProtWritable());
-        PageProt base = v.accessible() ? PageProt.user(true, write, v.has(Vma.EXEC)) : PageProt.USER_NONE;
-        return base.withYoung(young).withDirty(dirty);
     }
 }

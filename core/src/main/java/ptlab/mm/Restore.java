@@ -167,7 +167,7 @@ public final class Restore {
         PageDesc pmdTable = k.installer.walkAlloc(p.mm, haddr, k.pmdLevel, null);
         int idx = k.geo.index(k.pmdLevel, haddr);
         boolean write = v.has(Vma.WRITE);
-        PageProt prot = v.accessible() ? PageProt.user(v.has(Vma.READ), write, v.has(Vma.EXEC)).withDirty(write) : PageProt.USER_NONE;
+        PageProt prot = v.accessible() ? v.pageProt(write).withDirty(write) : PageProt.USER_NONE;
         if (!v.isAnonymous()) {
             long head = v.shmem.collapse(v.pgoff + ((haddr - v.start) >>> k.geo.pageShift()));
             return Thp.setPmd(p, pmdTable, idx, head, prot, null);

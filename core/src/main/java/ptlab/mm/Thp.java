@@ -317,10 +317,7 @@ final class Thp {
             // pmd_modify: the new protection, the old accessed and dirty state (a dirty THP made
             // read-only stays dirty), rebuilt from the value the exchange saw.
             EntryUpdates.update(k.fmt, pmdTable.words(), pmdIdx, pmd, old -> {
-                // A shared writable mapping's vm_page_prot grants write (no writenotify for shmem).
-                boolean write = v.has(Vma.WRITE) && (k.fmt.isWrite(old) || v.pageProtWritable());
-                PageProt pr = (v.accessible() ? PageProt.user(v.has(Vma.READ), write, v.has(Vma.EXEC)) : PageProt.USER_NONE)
-                        .withYoung(k.fmt.isYoung(old)).withDirty(k.fmt.isDirty(old));
+                PageProt pr = v.modifyProt(k.fmt.isWrite(old), k.fmt.isYoung(old), k.fmt.isDirty(old));
                 return k.fmt.mkLeaf(k.pmdLevel, k.fmt.outputAddress(k.pmdLevel, old), pr);
             });
         } finally {
@@ -408,7 +405,7 @@ final class Thp {
             }
             k.pt.deposit(p.mm, pmdTable, pte);
             // collapse_huge_page: maybe_pmd_mkwrite(pmd_mkdirty(folio_mk_pmd(folio, vm_page_prot)))
-            PageProt pr = PageProt.user(v.has(Vma.READ), v.has(Vma.WRITE), v.has(Vma.EXEC)).withDirty(true);
+            PageProt pr = v.pageProt(v.has(Vma.WRITE)).withDirty(true);
             PageTables.write(pmdTable, idx, k.fmt.mkLeaf(k.pmdLevel, folio << k.geo.pageShift(), pr));
         } finally {
             pml.unlock();

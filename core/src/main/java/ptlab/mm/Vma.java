@@ -100,7 +100,25 @@ public final class Vma {
      * fault {@code maybe_mkwrite(pte_mkdirty(entry))}. Dirty only when written.
      */
     ptlab.arch.PageProt faultProt(boolean write) {
-        return ptlab.arch.PageProt.user(has(READ), write || pageProtWritable(), has(EXEC)).withDirty(write);
+        return pageProt(write || pageProtWritable()).withDirty(write);
+    }
+
+    /**
+     * {@code pte_modify}/{@code pmd_modify} of an entry for this VMA's (new) protection: write
+     * only if the VMA is writable and the entry was, or {@code vm_page_prot} grants it; the
+     * entry's accessed and dirty state kept.
+     */
+    ptlab.arch.PageProt modifyProt(boolean oldWrite, boolean young, boolean dirty) {
+        return pageProt(has(WRITE) && (oldWrite || pageProtWritable())).withYoung(young).withDirty(dirty);
+    }
+
+    /**
+     * The user protection {@code protection_map} gives this VMA's flags, writable or not as
+     * asked: write implies read (no architecture maps a page write-only), PROT_NONE is
+     * {@code PAGE_NONE}.
+     */
+    ptlab.arch.PageProt pageProt(boolean writable) {
+        return accessible() ? ptlab.arch.PageProt.user(has(READ) || has(WRITE), writable, has(EXEC)) : ptlab.arch.PageProt.USER_NONE;
     }
 
     /** {@code vma_is_accessible}: any of read, write, exec (x86 cannot make a present page unreadable). */
