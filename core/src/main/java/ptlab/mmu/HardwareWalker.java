@@ -55,6 +55,16 @@ import ptlab.phys.Words;
  */
 final class HardwareWalker {
     private static final int MAX_RESTARTS = 1 << 16;
+    /*
+     * Loads FaultReason and Translation with the walker: C2 does not inline a call whose
+     * signature names a class not loaded yet ("unloaded signature classes"), and a workload
+     * without faults never loads them, so checkTable/checkLeaf stayed calls. See "Inlining".
+     */
+    static {
+        if (FaultReason.values().length == 0 || Translation.isFault(0)) {
+            throw new AssertionError("fault encoding");
+        }
+    }
 
     private final PhysicalMemory mem;
     private final PteFormat fmt;
@@ -106,68 +116,69 @@ final class HardwareWalker {
      * @return true if mapped ({@code out} filled), false on a fault ({@code out.fault} set)
      */
     boolean walk(long rootPa, long va, int need, AccessKind kind, Controls ctl, WalkResult out) {
-        for (int attempt = 0; attempt < MAX_RESTARTS; attempt++) {
-            int r = walkOnce(rootPa, va, need, kind, ctl, out);
-            if (r >= 0) {
-                return r == 1;
-            }
-        }
-        throw new IllegalStateException("hardware walk of 0x" + Long.toHexString(va) + " restarted " + MAX_RESTARTS + " times");
-    }
-
-    /** 1 mapped, 0 fault, -1 restart (an A/D compare-and-set lost). */
-    private int walkOnce(long rootPa, long va, int need, AccessKind kind, Controls ctl, WalkResult out) {
-        // Locals, not fields: see "Hot loop" in the notes.
+        // Locals, not fields: see "Hot loop" in the notes. One method with the restart loop
+        // inside, not walk calling walkOnce: see "Inlining" in the notes.
         final PteFormat fmt = this.fmt;
         final HardwareRules rules = this.rules;
         final Level[] levels = this.levels;
         final int[] shifts = this.shifts;
         final long[] indexMasks = this.indexMasks;
         final long[] memoPa = out.memoPa;
-        final PageDesc[] memoDesc = out.memoDesc;
+        final long[][] memoWords = out.memoWords;
         final int last = levels.length - 1;
-        int rights = Rights.ALL;
-        boolean global = false;
-        long tablePa = rootPa;
-        for (int i = 0; i <= last; i++) {
-            Level l = levels[i];
-            PageDesc t = memoDesc[i];
-            if (memoPa[i] != tablePa) {
-                t = table(tablePa);
-                memoPa[i] = tablePa;
-                memoDesc[i] = t;
-            }
-            int idx = (int) ((va >>> shifts[i]) & indexMasks[i]);
-            long[] words = t.words();
-            long e = Words.getAcquire(words, idx);
-            if (e == PageDesc.POISON) {
-                usedFreedTable(t, idx);
-            }
-            if (!fmt.isValid(e)) {
-                return fault(out, l, FaultReason.NOT_PRESENT);
-            }
-            if (i < last && fmt.isTable(l, e)) {
-                FaultReason bad = rules.checkTable(l, e);
-                if (bad != null) {
-                    return fault(out, l, bad);
+        restart:
+        for (int attempt = 0; attempt < MAX_RESTARTS; attempt++) {
+            int rights = Rights.ALL;
+            boolean global = false;
+            long tablePa = rootPa;
+            for (int i = 0; i <= last; i++) {
+                Level l = levels[i];
+                long[] words = memoWords[i];
+                if (memoPa[i] != tablePa) {
+                    words = table(tablePa).words();
+                    memoPa[i] = tablePa;
+                    memoWords[i] = words;
                 }
-                rights &= rules.tableRights(l, e);
-                global |= rules.tableGlobal(e);
-                if (need != 0) {
-                    long a = rules.tableAccessed(e);
-                    if (a != e && Words.compareAndExchange(words, idx, e, a) != e) {
-                        return -1;
+                // The second mask is the identity (a table has at least indexMask + 1 words, a
+                // power of two); it lets C2 drop the range check of the load.
+                int idx = (int) ((va >>> shifts[i]) & indexMasks[i]) & (words.length - 1);
+                long e = Words.getAcquire(words, idx);
+                if (e == PageDesc.POISON) {
+                    usedFreedTable(tablePa, idx);
+                }
+                if (!fmt.isValid(e)) {
+                    fault(out, l, FaultReason.NOT_PRESENT);
+                    return false;
+                }
+                if (i < last && fmt.isTable(l, e)) {
+                    FaultReason bad = rules.checkTable(l, e);
+                    if (bad != null) {
+                        fault(out, l, bad);
+                        return false;
                     }
+                    rights &= rules.tableRights(l, e);
+                    global |= rules.tableGlobal(e);
+                    if (need != 0) {
+                        long a = rules.tableAccessed(e);
+                        if (a != e && Words.compareAndExchange(words, idx, e, a) != e) {
+                            continue restart;
+                        }
+                    }
+                    tablePa = fmt.outputAddress(l, e);
+                    continue;
                 }
-                tablePa = fmt.outputAddress(l, e);
-                continue;
+                int r = leaf(va, need, kind, ctl, out, i, l, words, idx, e, rights, global);
+                if (r >= 0) {
+                    return r == 1;
+                }
+                continue restart;
             }
-            return leaf(va, need, kind, ctl, out, i, l, words, idx, e, rights, global);
+            throw new AssertionError("walk ran past the last level");
         }
-        throw new AssertionError("walk ran past the last level");
+        throw new IllegalStateException("hardware walk of 0x" + Long.toHexString(va) + " restarted " + MAX_RESTARTS + " times");
     }
 
-    /** The leaf part of {@link #walkOnce}: checks, A/D update and the result. */
+    /** The leaf part of {@link #walk}: checks, A/D update and the result; 1 mapped, 0 fault, -1 restart (a CAS lost). */
     private int leaf(long va, int need, AccessKind kind, Controls ctl, WalkResult out, int i, Level l, long[] words, int idx,
             long e, int rights, boolean global) {
         final HardwareRules rules = this.rules;
@@ -208,7 +219,8 @@ final class HardwareWalker {
         return 1;
     }
 
-    private void usedFreedTable(PageDesc t, int idx) {
+    private void usedFreedTable(long tablePa, int idx) {
+        PageDesc t = table(tablePa);
         mem.log().record("use-after-free", "mmu walk read word " + idx + " of freed table pfn 0x" + Long.toHexString(t.pfn()));
     }
 
