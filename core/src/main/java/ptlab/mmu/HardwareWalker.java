@@ -66,15 +66,48 @@ final class HardwareWalker {
         }
     }
 
+    /* A table entry's decode (decodeTable): rights in bits 0-5, then these flags. */
+    private static final int TABLE_OK = 1 << 6;
+    private static final int TABLE_GLOBAL = 1 << 7;
+    private static final int TABLE_ACCESS = 1 << 8;
+
     private final PhysicalMemory mem;
     private final PteFormat fmt;
     private final HardwareRules rules;
     private final Level[] levels;
-    private final int[] shifts;
-    private final long[] indexMasks;
     private final long[] entrySizes;
-    private final boolean[] leafAllowed;
     private final int pageShift;
+    /** The top level; the walk follows {@link Step#next}. */
+    private final Step first;
+
+    /**
+     * One run-time level of the walk, linked top to bottom: the walk loop follows the links
+     * instead of indexing per-level arrays (see "Hot loop" in the notes).
+     */
+    private static final class Step {
+        final int index;
+        final Level level;
+        final int shift;
+        final long indexMask;
+        final long entrySize;
+        final boolean leafAllowed;
+        /** The level below, {@code null} at the last level. */
+        final Step next;
+        /** {@link #decodeTable} of an entry at this level by its table key; {@code null} at the last level. */
+        final int[] tableDecode;
+
+        Step(int index, Level level, int shift, long indexMask, long entrySize, boolean leafAllowed, Step next,
+                int[] tableDecode) {
+            this.tableDecode = tableDecode;
+            this.index = index;
+            this.level = level;
+            this.shift = shift;
+            this.indexMask = indexMask;
+            this.entrySize = entrySize;
+            this.leafAllowed = leafAllowed;
+            this.next = next;
+        }
+    }
 
     HardwareWalker(Geometry geo, PteFormat fmt, HardwareRules rules, PhysicalMemory mem) {
         this.mem = mem;
@@ -84,17 +117,25 @@ final class HardwareWalker {
         List<Level> ls = geo.levels();
         int n = ls.size();
         levels = ls.toArray(new Level[0]);
-        shifts = new int[n];
-        indexMasks = new long[n];
         entrySizes = new long[n];
-        leafAllowed = new boolean[n];
-        for (int i = 0; i < n; i++) {
+        Step s = null;
+        for (int i = n - 1; i >= 0; i--) {
             Level l = levels[i];
-            shifts[i] = geo.shift(l);
-            indexMasks[i] = geo.entries(l) - 1;
             entrySizes[i] = geo.entrySize(l);
-            leafAllowed[i] = geo.leafAllowed(l);
+            int[] dec = null;
+            if (i < n - 1) {
+                dec = new int[rules.tableKeys()];
+                for (int k = 0; k < dec.length; k++) {
+                    long e = rules.tableKeyEntry(k);
+                    if (rules.tableKey(e) != k) {
+                        throw new IllegalStateException(rules.getClass().getSimpleName() + ": tableKeyEntry(" + k + ") has another key");
+                    }
+                    dec[k] = decodeTable(fmt, rules, l, e);
+                }
+            }
+            s = new Step(i, l, geo.shift(l), geo.entries(l) - 1, geo.entrySize(l), geo.leafAllowed(l), s, dec);
         }
+        first = s;
     }
 
     HardwareRules rules() {
@@ -120,72 +161,83 @@ final class HardwareWalker {
         // inside, not walk calling walkOnce: see "Inlining" in the notes.
         final PteFormat fmt = this.fmt;
         final HardwareRules rules = this.rules;
-        final Level[] levels = this.levels;
-        final int[] shifts = this.shifts;
-        final long[] indexMasks = this.indexMasks;
         final long[] memoPa = out.memoPa;
         final long[][] memoWords = out.memoWords;
-        final int last = levels.length - 1;
-        restart:
-        for (int attempt = 0; attempt < MAX_RESTARTS; attempt++) {
+        int attempt = 0;
+        while (true) {
             int rights = Rights.ALL;
-            boolean global = false;
+            int tableFlags = 0;
             long tablePa = rootPa;
-            for (int i = 0; i <= last; i++) {
-                Level l = levels[i];
-                long[] words = memoWords[i];
-                if (memoPa[i] != tablePa) {
+            Step s = first;
+            while (true) {
+                int m = s.index << 1;
+                long[] words;
+                if (memoPa[m] == tablePa) {
+                    words = memoWords[m];
+                } else if (memoPa[m + 1] == tablePa) {
+                    words = memoWords[m + 1];
+                } else {
                     words = table(tablePa).words();
-                    memoPa[i] = tablePa;
-                    memoWords[i] = words;
+                    memoPa[m + 1] = memoPa[m];
+                    memoWords[m + 1] = memoWords[m];
+                    memoPa[m] = tablePa;
+                    memoWords[m] = words;
                 }
                 // The second mask is the identity (a table has at least indexMask + 1 words, a
                 // power of two); it lets C2 drop the range check of the load.
-                int idx = (int) ((va >>> shifts[i]) & indexMasks[i]) & (words.length - 1);
+                int idx = (int) ((va >>> s.shift) & s.indexMask) & (words.length - 1);
                 long e = Words.getAcquire(words, idx);
                 if (e == PageDesc.POISON) {
                     usedFreedTable(tablePa, idx);
                 }
-                if (!fmt.isValid(e)) {
-                    fault(out, l, FaultReason.NOT_PRESENT);
-                    return false;
-                }
-                if (i < last && fmt.isTable(l, e)) {
+                Step next = s.next;
+                int d = next != null ? s.tableDecode[rules.tableKey(e) & (s.tableDecode.length - 1)] : 0;
+                if ((d & TABLE_OK) == 0) {
+                    // Not a valid table entry without a fault (or the last level): the rules decide.
+                    Level l = s.level;
+                    if (!fmt.isValid(e)) {
+                        fault(out, l, FaultReason.NOT_PRESENT);
+                        return false;
+                    }
+                    if (next == null || !fmt.isTable(l, e)) {
+                        int r = leaf(va, need, kind, ctl, out, s, words, idx, e, rights, (tableFlags & TABLE_GLOBAL) != 0);
+                        if (r >= 0) {
+                            return r == 1;
+                        }
+                        break;
+                    }
                     FaultReason bad = rules.checkTable(l, e);
                     if (bad != null) {
                         fault(out, l, bad);
                         return false;
                     }
-                    rights &= rules.tableRights(l, e);
-                    global |= rules.tableGlobal(e);
-                    if (need != 0) {
-                        long a = rules.tableAccessed(e);
-                        if (a != e && Words.compareAndExchange(words, idx, e, a) != e) {
-                            continue restart;
-                        }
-                    }
-                    tablePa = fmt.outputAddress(l, e);
-                    continue;
+                    d = decodeTable(fmt, rules, l, e);
                 }
-                int r = leaf(va, need, kind, ctl, out, i, l, words, idx, e, rights, global);
-                if (r >= 0) {
-                    return r == 1;
+                rights &= d;
+                tableFlags |= d;
+                if ((d & TABLE_ACCESS) != 0 && need != 0
+                        && Words.compareAndExchange(words, idx, e, rules.tableAccessed(e)) != e) {
+                    break;
                 }
-                continue restart;
+                tablePa = fmt.outputAddress(s.level, e);
+                s = next;
             }
-            throw new AssertionError("walk ran past the last level");
+            // An accessed/dirty compare-and-set lost: walk again from the root.
+            if (++attempt == MAX_RESTARTS) {
+                throw new IllegalStateException("hardware walk of 0x" + Long.toHexString(va) + " restarted " + MAX_RESTARTS + " times");
+            }
         }
-        throw new IllegalStateException("hardware walk of 0x" + Long.toHexString(va) + " restarted " + MAX_RESTARTS + " times");
     }
 
     /** The leaf part of {@link #walk}: checks, A/D update and the result; 1 mapped, 0 fault, -1 restart (a CAS lost). */
-    private int leaf(long va, int need, AccessKind kind, Controls ctl, WalkResult out, int i, Level l, long[] words, int idx,
-            long e, int rights, boolean global) {
+    private int leaf(long va, int need, AccessKind kind, Controls ctl, WalkResult out, Step s, long[] words, int idx, long e,
+            int rights, boolean global) {
         final HardwareRules rules = this.rules;
-        if (!leafAllowed[i]) {
+        final Level l = s.level;
+        if (!s.leafAllowed) {
             return fault(out, l, FaultReason.RESERVED);
         }
-        long entrySize = entrySizes[i];
+        long entrySize = s.entrySize;
         FaultReason bad = rules.checkLeaf(l, e, entrySize);
         if (bad != null) {
             return fault(out, l, bad);
@@ -213,10 +265,24 @@ final class HardwareWalker {
         out.leafPa = base;
         out.leafSize = size;
         out.pagePa = base + (va & (size - 1) & -entrySize);
-        out.levelIndex = i;
+        out.levelIndex = s.index;
         out.rights = fin;
         out.global = global || rules.leafGlobal(e);
         return 1;
+    }
+
+    /**
+     * What the walk needs of table entry {@code e} at {@code level}: 0 unless it is a valid table
+     * entry the rules accept, else {@code TABLE_OK}, the rights it leaves below, {@code TABLE_GLOBAL}
+     * if it makes everything below global, {@code TABLE_ACCESS} if the walker sets a flag in it.
+     * A function of the entry's table key ({@link HardwareRules#tableKey}), tabulated per level.
+     */
+    static int decodeTable(PteFormat fmt, HardwareRules rules, Level level, long e) {
+        if (!fmt.isValid(e) || !fmt.isTable(level, e) || rules.checkTable(level, e) != null) {
+            return 0;
+        }
+        return TABLE_OK | (rules.tableRights(level, e) & Rights.ALL) | (rules.tableGlobal(e) ? TABLE_GLOBAL : 0)
+                | (rules.tableAccessed(e) != e ? TABLE_ACCESS : 0);
     }
 
     private void usedFreedTable(long tablePa, int idx) {
