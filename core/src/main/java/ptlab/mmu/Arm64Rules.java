@@ -72,22 +72,6 @@ final class Arm64Rules implements HardwareRules {
         return false;
     }
 
-    /** Descriptor type bits[1:0] in bits 0-1, PXNTable, UXNTable and APTable[1:0] (bits 59-62) in bits 2-5. */
-    @Override
-    public int tableKeys() {
-        return 64;
-    }
-
-    @Override
-    public int tableKey(long e) {
-        return (int) ((e & 3) + (e >>> 57 & 0x3C));
-    }
-
-    @Override
-    public long tableKeyEntry(int key) {
-        return (key & 3) | (long) (key & 0x3C) << 57;
-    }
-
     /** At level 3 only bits[1:0] = 11 is a page; 01 there is an invalid descriptor. */
     @Override
     public FaultReason checkLeaf(Level level, long e, long entrySize) {

@@ -32,24 +32,6 @@ public interface HardwareRules {
     /** Whether a table entry makes everything below it global (RISC-V G on a non-leaf). */
     boolean tableGlobal(long e);
 
-    /*
-     * Table keys: the walk decodes a table entry with one lookup (HardwareWalker's notes,
-     * "Decode table"). tableKey maps an entry to a small key holding every bit that
-     * PteFormat.isValid and isTable and this interface's checkTable, tableRights, tableGlobal
-     * and tableAccessed (whether it changes the word) read; tableKeyEntry is an entry with that
-     * key. Those decisions must be functions of the key alone: DecodeTableTest checks it for
-     * every architecture on random words.
-     */
-
-    /** Number of table keys, a power of two; every key is below it. */
-    int tableKeys();
-
-    /** The table key of {@code e}: the bits the table-entry decisions read (see above). */
-    int tableKey(long e);
-
-    /** An entry whose table key is {@code key}. */
-    long tableKeyEntry(int key);
-
     /** {@code null} if the valid leaf is acceptable, else why not. */
     FaultReason checkLeaf(Level level, long e, long entrySize);
 

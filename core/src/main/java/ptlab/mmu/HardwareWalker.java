@@ -66,48 +66,15 @@ final class HardwareWalker {
         }
     }
 
-    /* A table entry's decode (decodeTable): rights in bits 0-5, then these flags. */
-    private static final int TABLE_OK = 1 << 6;
-    private static final int TABLE_GLOBAL = 1 << 7;
-    private static final int TABLE_ACCESS = 1 << 8;
-
     private final PhysicalMemory mem;
     private final PteFormat fmt;
     private final HardwareRules rules;
     private final Level[] levels;
+    private final int[] shifts;
+    private final long[] indexMasks;
     private final long[] entrySizes;
+    private final boolean[] leafAllowed;
     private final int pageShift;
-    /** The top level; the walk follows {@link Step#next}. */
-    private final Step first;
-
-    /**
-     * One run-time level of the walk, linked top to bottom: the walk loop follows the links
-     * instead of indexing per-level arrays (see "Hot loop" in the notes).
-     */
-    private static final class Step {
-        final int index;
-        final Level level;
-        final int shift;
-        final long indexMask;
-        final long entrySize;
-        final boolean leafAllowed;
-        /** The level below, {@code null} at the last level. */
-        final Step next;
-        /** {@link #decodeTable} of an entry at this level by its table key; {@code null} at the last level. */
-        final int[] tableDecode;
-
-        Step(int index, Level level, int shift, long indexMask, long entrySize, boolean leafAllowed, Step next,
-                int[] tableDecode) {
-            this.tableDecode = tableDecode;
-            this.index = index;
-            this.level = level;
-            this.shift = shift;
-            this.indexMask = indexMask;
-            this.entrySize = entrySize;
-            this.leafAllowed = leafAllowed;
-            this.next = next;
-        }
-    }
 
     HardwareWalker(Geometry geo, PteFormat fmt, HardwareRules rules, PhysicalMemory mem) {
         this.mem = mem;
@@ -117,25 +84,17 @@ final class HardwareWalker {
         List<Level> ls = geo.levels();
         int n = ls.size();
         levels = ls.toArray(new Level[0]);
+        shifts = new int[n];
+        indexMasks = new long[n];
         entrySizes = new long[n];
-        Step s = null;
-        for (int i = n - 1; i >= 0; i--) {
+        leafAllowed = new boolean[n];
+        for (int i = 0; i < n; i++) {
             Level l = levels[i];
+            shifts[i] = geo.shift(l);
+            indexMasks[i] = geo.entries(l) - 1;
             entrySizes[i] = geo.entrySize(l);
-            int[] dec = null;
-            if (i < n - 1) {
-                dec = new int[rules.tableKeys()];
-                for (int k = 0; k < dec.length; k++) {
-                    long e = rules.tableKeyEntry(k);
-                    if (rules.tableKey(e) != k) {
-                        throw new IllegalStateException(rules.getClass().getSimpleName() + ": tableKeyEntry(" + k + ") has another key");
-                    }
-                    dec[k] = decodeTable(fmt, rules, l, e);
-                }
-            }
-            s = new Step(i, l, geo.shift(l), geo.entries(l) - 1, geo.entrySize(l), geo.leafAllowed(l), s, dec);
+            leafAllowed[i] = geo.leafAllowed(l);
         }
-        first = s;
     }
 
     HardwareRules rules() {
@@ -161,83 +120,72 @@ final class HardwareWalker {
         // inside, not walk calling walkOnce: see "Inlining" in the notes.
         final PteFormat fmt = this.fmt;
         final HardwareRules rules = this.rules;
+        final Level[] levels = this.levels;
+        final int[] shifts = this.shifts;
+        final long[] indexMasks = this.indexMasks;
         final long[] memoPa = out.memoPa;
         final long[][] memoWords = out.memoWords;
-        int attempt = 0;
-        while (true) {
+        final int last = levels.length - 1;
+        restart:
+        for (int attempt = 0; attempt < MAX_RESTARTS; attempt++) {
             int rights = Rights.ALL;
-            int tableFlags = 0;
+            boolean global = false;
             long tablePa = rootPa;
-            Step s = first;
-            while (true) {
-                int m = s.index << 1;
-                long[] words;
-                if (memoPa[m] == tablePa) {
-                    words = memoWords[m];
-                } else if (memoPa[m + 1] == tablePa) {
-                    words = memoWords[m + 1];
-                } else {
+            for (int i = 0; i <= last; i++) {
+                Level l = levels[i];
+                long[] words = memoWords[i];
+                if (memoPa[i] != tablePa) {
                     words = table(tablePa).words();
-                    memoPa[m + 1] = memoPa[m];
-                    memoWords[m + 1] = memoWords[m];
-                    memoPa[m] = tablePa;
-                    memoWords[m] = words;
+                    memoPa[i] = tablePa;
+                    memoWords[i] = words;
                 }
                 // The second mask is the identity (a table has at least indexMask + 1 words, a
                 // power of two); it lets C2 drop the range check of the load.
-                int idx = (int) ((va >>> s.shift) & s.indexMask) & (words.length - 1);
+                int idx = (int) ((va >>> shifts[i]) & indexMasks[i]) & (words.length - 1);
                 long e = Words.getAcquire(words, idx);
                 if (e == PageDesc.POISON) {
                     usedFreedTable(tablePa, idx);
                 }
-                Step next = s.next;
-                int d = next != null ? s.tableDecode[rules.tableKey(e) & (s.tableDecode.length - 1)] : 0;
-                if ((d & TABLE_OK) == 0) {
-                    // Not a valid table entry without a fault (or the last level): the rules decide.
-                    Level l = s.level;
-                    if (!fmt.isValid(e)) {
-                        fault(out, l, FaultReason.NOT_PRESENT);
-                        return false;
-                    }
-                    if (next == null || !fmt.isTable(l, e)) {
-                        int r = leaf(va, need, kind, ctl, out, s, words, idx, e, rights, (tableFlags & TABLE_GLOBAL) != 0);
-                        if (r >= 0) {
-                            return r == 1;
-                        }
-                        break;
-                    }
+                if (!fmt.isValid(e)) {
+                    fault(out, l, FaultReason.NOT_PRESENT);
+                    return false;
+                }
+                if (i < last && fmt.isTable(l, e)) {
                     FaultReason bad = rules.checkTable(l, e);
                     if (bad != null) {
                         fault(out, l, bad);
                         return false;
                     }
-                    d = decodeTable(fmt, rules, l, e);
+                    rights &= rules.tableRights(l, e);
+                    global |= rules.tableGlobal(e);
+                    if (need != 0) {
+                        long a = rules.tableAccessed(e);
+                        if (a != e && Words.compareAndExchange(words, idx, e, a) != e) {
+                            continue restart;
+                        }
+                    }
+                    tablePa = fmt.outputAddress(l, e);
+                    continue;
                 }
-                rights &= d;
-                tableFlags |= d;
-                if ((d & TABLE_ACCESS) != 0 && need != 0
-                        && Words.compareAndExchange(words, idx, e, rules.tableAccessed(e)) != e) {
-                    break;
+                int r = leaf(va, need, kind, ctl, out, i, l, words, idx, e, rights, global);
+                if (r >= 0) {
+                    return r == 1;
                 }
-                tablePa = fmt.outputAddress(s.level, e);
-                s = next;
+                continue restart;
             }
-            // An accessed/dirty compare-and-set lost: walk again from the root.
-            if (++attempt == MAX_RESTARTS) {
-                throw new IllegalStateException("hardware walk of 0x" + Long.toHexString(va) + " restarted " + MAX_RESTARTS + " times");
-            }
+            throw new AssertionError("walk ran past the last level");
         }
+        throw new IllegalStateException("hardware walk of 0x" + Long.toHexString(va) + " restarted " + MAX_RESTARTS + " times");
     }
 
     /** The leaf part of {@link #walk}: checks, A/D update and the result; 1 mapped, 0 fault, -1 restart (a CAS lost). */
-    private int leaf(long va, int need, AccessKind kind, Controls ctl, WalkResult out, Step s, long[] words, int idx, long e,
-            int rights, boolean global) {
+    private int leaf(long va, int need, AccessKind kind, Controls ctl, WalkResult out, int i, Level l, long[] words, int idx,
+            long e, int rights, boolean global) {
         final HardwareRules rules = this.rules;
-        final Level l = s.level;
-        if (!s.leafAllowed) {
+        if (!leafAllowed[i]) {
             return fault(out, l, FaultReason.RESERVED);
         }
-        long entrySize = s.entrySize;
+        long entrySize = entrySizes[i];
         FaultReason bad = rules.checkLeaf(l, e, entrySize);
         if (bad != null) {
             return fault(out, l, bad);
@@ -265,24 +213,10 @@ final class HardwareWalker {
         out.leafPa = base;
         out.leafSize = size;
         out.pagePa = base + (va & (size - 1) & -entrySize);
-        out.levelIndex = s.index;
+        out.levelIndex = i;
         out.rights = fin;
         out.global = global || rules.leafGlobal(e);
         return 1;
-    }
-
-    /**
-     * What the walk needs of table entry {@code e} at {@code level}: 0 unless it is a valid table
-     * entry the rules accept, else {@code TABLE_OK}, the rights it leaves below, {@code TABLE_GLOBAL}
-     * if it makes everything below global, {@code TABLE_ACCESS} if the walker sets a flag in it.
-     * A function of the entry's table key ({@link HardwareRules#tableKey}), tabulated per level.
-     */
-    static int decodeTable(PteFormat fmt, HardwareRules rules, Level level, long e) {
-        if (!fmt.isValid(e) || !fmt.isTable(level, e) || rules.checkTable(level, e) != null) {
-            return 0;
-        }
-        return TABLE_OK | (rules.tableRights(level, e) & Rights.ALL) | (rules.tableGlobal(e) ? TABLE_GLOBAL : 0)
-                | (rules.tableAccessed(e) != e ? TABLE_ACCESS : 0);
     }
 
     private void usedFreedTable(long tablePa, int idx) {

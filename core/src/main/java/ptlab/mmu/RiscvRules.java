@@ -51,25 +51,6 @@ final class RiscvRules implements HardwareRules {
         return (e & G) != 0;
     }
 
-    /**
-     * V, R, W, X, U, G, A, D in bits 0-7; bit 8 set when any of bits 54-63 (reserved, PBMT, N)
-     * is: checkTable rejects each of them alike.
-     */
-    @Override
-    public int tableKeys() {
-        return 512;
-    }
-
-    @Override
-    public int tableKey(long e) {
-        return (int) ((e & 0xFF) + ((e >>> 54) + 0x3FF >>> 10 << 8));
-    }
-
-    @Override
-    public long tableKeyEntry(int key) {
-        return (key & 0xFF) | (long) (key >>> 8) << 54;
-    }
-
     @Override
     public FaultReason checkLeaf(Level level, long e, long entrySize) {
         if ((e & LEAF) == 0 || (e & (R | W)) == W || (e & RESERVED_BITS) != 0 || (e & PBMT_MASK) == PBMT_MASK) {

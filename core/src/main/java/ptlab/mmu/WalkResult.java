@@ -19,8 +19,8 @@ final class WalkResult {
     int rights;
     boolean global;
     /** Per level: the last table PA walked through and its descriptor's words (see HardwareWalker's notes). */
-    final long[] memoPa = new long[10];
-    final long[][] memoWords = new long[10][];
+    final long[] memoPa = new long[5];
+    final long[][] memoWords = new long[5][];
 
     WalkResult() {
         java.util.Arrays.fill(memoPa, -1L);

@@ -55,25 +55,6 @@ final class X86Rules implements HardwareRules {
         return false;
     }
 
-    /**
-     * P, RW, US, PWT, PCD, A, D, PS in bits 0-7 and NX moved to bit 8. Summed, not or-ed: C2
-     * bounds a sum of masked values (see X86Format's PROT_BY_KEY).
-     */
-    @Override
-    public int tableKeys() {
-        return 512;
-    }
-
-    @Override
-    public int tableKey(long e) {
-        return (int) ((e & 0xFF) + (e >>> 55 & 0x100));
-    }
-
-    @Override
-    public long tableKeyEntry(int key) {
-        return (key & 0xFF) | (long) (key & 0x100) << 55;
-    }
-
     /** A 2M/1G leaf's address bits between PAT (bit 12) and the leaf size are reserved. */
     @Override
     public FaultReason checkLeaf(Level level, long e, long entrySize) {
