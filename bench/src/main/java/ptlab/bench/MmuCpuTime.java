@@ -6,7 +6,10 @@ import java.lang.management.ThreadMXBean;
 /**
  * The {@link MmuBench} workloads timed in thread CPU time instead of wall time, for a loaded
  * machine where JMH's wall-clock scores mostly measure the scheduler. Not a JMH benchmark: a
- * cross-check. {@code java -cp bench/target/benchmarks.jar ptlab.bench.MmuCpuTime}
+ * cross-check: {@code java -cp bench/target/benchmarks.jar ptlab.bench.MmuCpuTime [batches]}. Each workload
+ * runs {@code batches} invocations of {@value MmuBench#BATCH} translations per round (default 200000, under a
+ * minute in all on the development VM; the first version's fixed 20 million took about an hour), and the
+ * figures are thread CPU nanoseconds per translation, as JMH's scores (@OperationsPerInvocation).
  */
 public final class MmuCpuTime {
     private MmuCpuTime() {}
@@ -16,7 +19,7 @@ public final class MmuCpuTime {
         b.setup();
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         long sink = 0;
-        int ops = 20_000_000;
+        int ops = args.length > 0 ? Integer.parseInt(args[0]) : 200_000;
         for (int round = 0; round < 4; round++) {
             long[] t = new long[5];
             long t0 = mx.getCurrentThreadCpuTime();
@@ -41,10 +44,10 @@ public final class MmuCpuTime {
             }
             t[4] = mx.getCurrentThreadCpuTime();
             String[] names = {"tlbHit", "tlbMissWalk4Level", "random1GiB4K", "random1GiBThp", "random1GiBHashMap"};
-            StringBuilder line = new StringBuilder(round < 3 ? "warmup " : "cpu-ns/op ");
+            StringBuilder line = new StringBuilder(round < 3 ? "warmup " : "cpu-ns/translation ");
             long prev = t0;
             for (int j = 0; j < 5; j++) {
-                line.append(names[j]).append('=').append(String.format("%.2f", (double) (t[j] - prev) / ops)).append(' ');
+                line.append(names[j]).append('=').append(String.format("%.2f", (double) (t[j] - prev) / ops / MmuBench.BATCH)).append(' ');
                 prev = t[j];
             }
             System.out.println(line.toString().trim());

@@ -26,21 +26,48 @@ import ptlab.phys.Words;
  * raced the free rather than followed it. HardwareWalkerPoisonTest is the negative control.
  *
  * Table lookup: the pfn -> PageDesc mapping of a frame never changes (a freed and reused table
- * frame keeps its PageDesc), so each CPU memoises the last descriptor per level (in its
- * WalkResult). This is a lookup cache, not a paging-structure cache: the entry itself is read
- * from the table on every walk, and the poison check runs on every read.
+ * frame keeps its PageDesc), nor does a descriptor's words array once the frame was first a
+ * table (ensureWords replaces it only for another length, and wordsPerFrame is fixed per
+ * PhysicalMemory), so each CPU memoises the last table's words per level (in its WalkResult),
+ * one load less per level than memoising the PageDesc. This is a lookup cache, not a
+ * paging-structure cache: the entry itself is read from the table on every walk, and the
+ * poison check runs on every read.
  *
  * Hot loop: fields used per level are copied to locals. Every acquire load is a compiler
  * barrier after which C2 reloads every field and re-checks the type guard of every inlined
  * PteFormat/HardwareRules call; locals are loaded once per walk (MmuBench tlbMissWalk4Level:
  * about 10% less in back-to-back runs). The leaf half is a method of its own so that the loop
  * stays small. The result holds the leaf's level index only (the Level is levels()[index]).
+ * The index is masked a second time with the words' length (the identity) so that C2 drops
+ * the load's range check.
  *
- * Measured (2026-11, noisy 2-core VM, x86-64 4-level): a walk is about 30-35 ns whether or not
- * the memo hits, a miss through translatePa about 45-50 ns. Tried without an effect beyond the
- * noise: a plain-mode read of the poison flag instead of the volatile one, a 1024-slot
- * pfn-indexed memo, G1 versus Parallel GC. The cost is the loop itself: four levels of generic
- * PteFormat/HardwareRules decisions behind type guards, two acquire loads per level.
+ * Inlining (PrintInlining of the miss loop): checkTable and checkLeaf were not inlined,
+ * "unloaded signature classes": a workload without faults never loads FaultReason, so they
+ * stayed four real calls per walk; the static initializer loads it. walkOnce was not inlined
+ * into walk either ("hot method too big"): the restart loop is now in walk itself. Measured
+ * together with the words memo (2026-11, loaded 2-core VM, x86-64 4-level, thread CPU time,
+ * min over rounds of alternating builds): a plain 1-entry-TLB miss loop 35.3-35.7 ns against
+ * 35.5-41.7 before, MmuCpuTime tlbMissWalk4Level 41.8-49.2 against 39.2-40.1: no gain beyond
+ * the host's noise. Kept because C2's inlining no longer depends on whether a fault has
+ * happened yet in the process.
+ *
+ * Where a miss goes (perf cpu-clock samples with a perf map, the 1-entry-TLB miss loop,
+ * x86-64 4-level): walk about 65-70%, CpuMmu.slowPath about 11%, the caller's inlined
+ * fast-path probe about 13%. Within walk the samples sit behind loads (the memo miss at the
+ * PTE level, which alternates between two tables in the benchmark: sections, Section.desc,
+ * the PageDesc, its words, their length, one after the other; the entry loads) and on stack
+ * spills: va, need, kind, ctl, out, the memo arrays, fmt, rules, rights and the loop state are
+ * live across the loop and C2 keeps most of them in stack slots. For scale, a hand-written
+ * x86-only walk over the same simulated memory (acquire loads, per-level memo, one-entry
+ * TLB, but no rights, A/D or controls) ran at about 16 ns per miss on the same host.
+ * Tried without an effect beyond the noise (thread CPU time, min of 12 rounds, alternating
+ * builds, commit b0472e6 and its revert): a per-level table-key decode table (one int of
+ * valid/table/rights/global/accessed per key of the entry's attribute bits, replacing the
+ * isValid/isTable/checkTable/tableRights/tableGlobal/tableAccessed calls), a two-way memo
+ * per level (both PTE tables of the benchmark hit), and a linked per-level Step object
+ * instead of the per-level arrays (2-4 ns worse: s.next is a load the loop carries). Before
+ * that: a plain-mode read of the poison flag instead of the volatile one, a 1024-slot
+ * pfn-indexed memo, G1 versus Parallel GC.
  *
  * Accessed/dirty: like the hardware, the update is an atomic compare-and-set of the whole word
  * against the value the permission check was made on. If the word changed (another CPU's
@@ -55,6 +82,17 @@ import ptlab.phys.Words;
  */
 final class HardwareWalker {
     private static final int MAX_RESTARTS = 1 << 16;
+    /*
+     * Loads FaultReason and Translation with the walker: C2 does not inline a call whose
+     * signature names a class not loaded yet ("unloaded signature classes"), and a workload
+     * without faults never loads them, so checkTable/checkLeaf stayed calls. See "Inlining" in
+     * the notes.
+     */
+    static {
+        if (FaultReason.values().length == 0 || Translation.isFault(0)) {
+            throw new AssertionError("fault encoding");
+        }
+    }
 
     private final PhysicalMemory mem;
     private final PteFormat fmt;
@@ -106,68 +144,69 @@ final class HardwareWalker {
      * @return true if mapped ({@code out} filled), false on a fault ({@code out.fault} set)
      */
     boolean walk(long rootPa, long va, int need, AccessKind kind, Controls ctl, WalkResult out) {
-        for (int attempt = 0; attempt < MAX_RESTARTS; attempt++) {
-            int r = walkOnce(rootPa, va, need, kind, ctl, out);
-            if (r >= 0) {
-                return r == 1;
-            }
-        }
-        throw new IllegalStateException("hardware walk of 0x" + Long.toHexString(va) + " restarted " + MAX_RESTARTS + " times");
-    }
-
-    /** 1 mapped, 0 fault, -1 restart (an A/D compare-and-set lost). */
-    private int walkOnce(long rootPa, long va, int need, AccessKind kind, Controls ctl, WalkResult out) {
-        // Locals, not fields: see "Hot loop" in the notes.
+        // Locals, not fields: see "Hot loop" in the notes. One method with the restart loop
+        // inside, not walk calling walkOnce: see "Inlining" in the notes.
         final PteFormat fmt = this.fmt;
         final HardwareRules rules = this.rules;
         final Level[] levels = this.levels;
         final int[] shifts = this.shifts;
         final long[] indexMasks = this.indexMasks;
         final long[] memoPa = out.memoPa;
-        final PageDesc[] memoDesc = out.memoDesc;
+        final long[][] memoWords = out.memoWords;
         final int last = levels.length - 1;
-        int rights = Rights.ALL;
-        boolean global = false;
-        long tablePa = rootPa;
-        for (int i = 0; i <= last; i++) {
-            Level l = levels[i];
-            PageDesc t = memoDesc[i];
-            if (memoPa[i] != tablePa) {
-                t = table(tablePa);
-                memoPa[i] = tablePa;
-                memoDesc[i] = t;
-            }
-            int idx = (int) ((va >>> shifts[i]) & indexMasks[i]);
-            long[] words = t.words();
-            long e = Words.getAcquire(words, idx);
-            if (e == PageDesc.POISON) {
-                usedFreedTable(t, idx);
-            }
-            if (!fmt.isValid(e)) {
-                return fault(out, l, FaultReason.NOT_PRESENT);
-            }
-            if (i < last && fmt.isTable(l, e)) {
-                FaultReason bad = rules.checkTable(l, e);
-                if (bad != null) {
-                    return fault(out, l, bad);
+        restart:
+        for (int attempt = 0; attempt < MAX_RESTARTS; attempt++) {
+            int rights = Rights.ALL;
+            boolean global = false;
+            long tablePa = rootPa;
+            for (int i = 0; i <= last; i++) {
+                Level l = levels[i];
+                long[] words = memoWords[i];
+                if (memoPa[i] != tablePa) {
+                    words = table(tablePa).words();
+                    memoPa[i] = tablePa;
+                    memoWords[i] = words;
                 }
-                rights &= rules.tableRights(l, e);
-                global |= rules.tableGlobal(e);
-                if (need != 0) {
-                    long a = rules.tableAccessed(e);
-                    if (a != e && Words.compareAndExchange(words, idx, e, a) != e) {
-                        return -1;
+                // The second mask is the identity (a table has at least indexMask + 1 words, a
+                // power of two); it lets C2 drop the range check of the load.
+                int idx = (int) ((va >>> shifts[i]) & indexMasks[i]) & (words.length - 1);
+                long e = Words.getAcquire(words, idx);
+                if (e == PageDesc.POISON) {
+                    usedFreedTable(tablePa, idx);
+                }
+                if (!fmt.isValid(e)) {
+                    fault(out, l, FaultReason.NOT_PRESENT);
+                    return false;
+                }
+                if (i < last && fmt.isTable(l, e)) {
+                    FaultReason bad = rules.checkTable(l, e);
+                    if (bad != null) {
+                        fault(out, l, bad);
+                        return false;
                     }
+                    rights &= rules.tableRights(l, e);
+                    global |= rules.tableGlobal(e);
+                    if (need != 0) {
+                        long a = rules.tableAccessed(e);
+                        if (a != e && Words.compareAndExchange(words, idx, e, a) != e) {
+                            continue restart;
+                        }
+                    }
+                    tablePa = fmt.outputAddress(l, e);
+                    continue;
                 }
-                tablePa = fmt.outputAddress(l, e);
-                continue;
+                int r = leaf(va, need, kind, ctl, out, i, l, words, idx, e, rights, global);
+                if (r >= 0) {
+                    return r == 1;
+                }
+                continue restart;
             }
-            return leaf(va, need, kind, ctl, out, i, l, words, idx, e, rights, global);
+            throw new AssertionError("walk ran past the last level");
         }
-        throw new AssertionError("walk ran past the last level");
+        throw new IllegalStateException("hardware walk of 0x" + Long.toHexString(va) + " restarted " + MAX_RESTARTS + " times");
     }
 
-    /** The leaf part of {@link #walkOnce}: checks, A/D update and the result. */
+    /** The leaf part of {@link #walk}: checks, A/D update and the result; 1 mapped, 0 fault, -1 restart (a CAS lost). */
     private int leaf(long va, int need, AccessKind kind, Controls ctl, WalkResult out, int i, Level l, long[] words, int idx,
             long e, int rights, boolean global) {
         final HardwareRules rules = this.rules;
@@ -208,7 +247,8 @@ final class HardwareWalker {
         return 1;
     }
 
-    private void usedFreedTable(PageDesc t, int idx) {
+    private void usedFreedTable(long tablePa, int idx) {
+        PageDesc t = table(tablePa);
         mem.log().record("use-after-free", "mmu walk read word " + idx + " of freed table pfn 0x" + Long.toHexString(t.pfn()));
     }
 

@@ -1,7 +1,5 @@
 package ptlab.mmu;
 
-import ptlab.phys.PageDesc;
-
 /**
  * Scratch result of one hardware walk, owned by one CPU (never shared), so the hot path
  * allocates nothing. After a successful walk {@link #fault} is 0.
@@ -20,9 +18,9 @@ final class WalkResult {
     /** Rights a TLB may cache (after controls and the dirty rule). */
     int rights;
     boolean global;
-    /** Per level: the last table PA walked through and its descriptor (see HardwareWalker's notes). */
+    /** Per level: the last table PA walked through and its descriptor's words (see HardwareWalker's notes). */
     final long[] memoPa = new long[5];
-    final PageDesc[] memoDesc = new PageDesc[5];
+    final long[][] memoWords = new long[5][];
 
     WalkResult() {
         java.util.Arrays.fill(memoPa, -1L);
