@@ -34,6 +34,10 @@ import ptlab.pgtable.Mm;
  * bits 0-5) live in the page-offset bits of the pa, which are zero: the pa is aligned to the
  * entry size, at least the 4 KiB granule. An empty entry has key EMPTY.
  *
+ * Emptied entries: an invalidation clears the pa word as well as the key. A fill writes the
+ * key, then the pa; another thread reading the pair in between (FreedFrameCheck) thus sees a
+ * pa of 0 with no rights, never the pa of an entry a flush already removed.
+ *
  * Miss path order: pending shootdowns (an opaque check, as the fast path's; drain() itself
  * acquires), the canonical check, then the block sets (skipped until a block entry was ever
  * filled), the base set again only if a drain ran since the fast path probed it, then the walk
@@ -157,10 +161,11 @@ public final class CpuMmu {
         return t;
     }
 
-    /** Empties every entry of a set. */
+    /** Empties every entry of a set (the pa word too: see "Emptied entries" in the notes). */
     private static void clearSet(long[] t) {
         for (int i = 0; i < t.length; i += 2) {
             t[i] = EMPTY;
+            t[i + 1] = 0;
         }
     }
 
@@ -247,6 +252,15 @@ public final class CpuMmu {
      */
     boolean offlineWithQueuedFlushes() {
         return !online && (long) REQUESTED.getAcquire(this) != acked;
+    }
+
+    /**
+     * Whether shootdowns are queued for this CPU that it has not applied yet: it applies them
+     * before its next translation (the check in translatePa) and on switchMm, so no entry they
+     * remove can be used again. Read by FreedFrameCheck from another thread.
+     */
+    boolean hasQueuedFlushes() {
+        return (long) REQUESTED.getAcquire(this) != acked;
     }
 
     /** Handles pending shootdowns: the interrupt check of a CPU that is not translating. */
@@ -452,6 +466,7 @@ public final class CpuMmu {
             long last = start + (1L << shift) - 1;
             if (Long.compareUnsigned(start, hi) <= 0 && Long.compareUnsigned(last, lo) >= 0) {
                 set[i] = EMPTY;
+                set[i + 1] = 0;
             }
         }
     }

@@ -9,9 +9,11 @@ import ptlab.phys.FreeObserver;
  * A debug check that no TLB still translates to a frame as it is freed: the order
  * {@code mmu_gather} exists for, for data pages as for tables (unhook, flush, then free).
  * Every block given back to the allocator is looked up in every CPU's TLB; an entry that maps
- * any of its frames is a {@code tlb-maps-freed-frame} violation, unless that CPU is offline
- * with a shootdown still queued (it applies it before it translates again, so the entry can
- * never be used). A frame freed before its flush could be allocated again while another CPU
+ * any of its frames is a {@code tlb-maps-freed-frame} violation, unless that CPU has shootdowns
+ * queued that it has not applied yet: it applies them before it translates again or switches
+ * mm, so the entry can never be used (a flusher stops waiting for a CPU that went offline or
+ * switched to another ASID; lazy TLB, PCID/ASID switching). A queued request that does not
+ * cover the entry hides it as well: the check may miss, never invent. A frame freed before its flush could be allocated again while another CPU
  * still writes through its stale entry: the stale-TLB audit cannot see that, because by the
  * time it runs the flush has completed.
  *
@@ -21,10 +23,13 @@ import ptlab.phys.FreeObserver;
  */
 /*
  * Implementation notes. The CPUs' TLB words are read from the freeing thread with plain loads,
- * as the stale-TLB audit reads them: an entry pair [key, pa|rights] is written key first, so
- * a racing fill could show a new key with an old pa. Only the pa is used here, and a torn
- * pair is a pa the CPU really cached a moment before, so a report is a real cached
- * translation; the exactness caveat above is about fills that land after the scan.
+ * as the stale-TLB audit reads them, so a pair [key, pa|rights] being filled may be seen torn.
+ * An emptied entry has pa word 0 (CpuMmu clears both words), so a new key with the word of an
+ * emptied slot shows no rights and is skipped; a new key with the pa of the entry it evicts
+ * shows a translation that was cached and never flushed, a real report. A pa seen with an old
+ * key is one the CPU is filling now from tables that still map it, and a flush that removes
+ * it must wait for this CPU's ack, which comes only after the fill is dropped. Fills that land
+ * after the scan are not seen: the check may miss, never invent.
  */
 public final class FreedFrameCheck implements FreeObserver {
     private final Mmu mmu;
@@ -53,12 +58,12 @@ public final class FreedFrameCheck implements FreeObserver {
         long lo = pfn << pageShift;
         long hi = (pfn + (1L << order)) << pageShift;
         for (CpuMmu c : mmu.cpus()) {
-            if (c.offlineWithQueuedFlushes()) {
+            if (c.hasQueuedFlushes()) {
                 continue;
             }
             c.forEachEntry((va, asid, li, pa, rights) -> {
-                if (pa < hi && pa + entrySizes[li] > lo) {
-                    mmu.pageTables().log().record("tlb-maps-freed-frame", c + " still caches va 0x" + Long.toHexString(va)
+                if (rights != 0 && pa < hi && pa + entrySizes[li] > lo) {
+                    mmu.pageTables().log().record("tlb-maps-freed-frame", c + " still caches asid " + asid + " va 0x" + Long.toHexString(va)
                             + " -> pa 0x" + Long.toHexString(pa) + " as pfn 0x" + Long.toHexString(pfn) + " (order " + order
                             + ") is freed: freed before the TLB flush");
                 }

@@ -66,6 +66,9 @@ public final class Simulation {
         this.seed = seed;
         this.checkEvery = checkEvery;
         this.kernel = new Kernel(config);
+        // Every free is checked against the walker CPUs' TLBs: a frame freed before its flush
+        // is a violation the report counts (the stale-TLB audit only sees completed flushes).
+        ptlab.mmu.FreedFrameCheck.install(kernel.mmu(), kernel.pageTables().allocator());
         this.pt = kernel.pageTables();
         this.walkers = new Walkers(kernel, seed);
     }
