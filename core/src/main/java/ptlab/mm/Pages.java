@@ -37,23 +37,29 @@ final class Pages {
     }
 
     static void put(Kernel k, long pfn, String caller) {
-        if (k.isZeroPfn(pfn)) {
-            return;
+        long head = drop(k, pfn, caller);
+        if (head >= 0) {
+            k.alloc.free(head, k.alloc.memory().orderOf(head));
         }
-        PhysicalMemory mem = k.alloc.memory();
+    }
+
+    /**
+     * Drops the reference a mapping of {@code pfn} held on its folio; returns the folio's head
+     * if that was the last reference (the caller frees it), else -1. Zero pages are not counted.
+     */
+    private static long drop(Kernel k, long pfn, String caller) {
+        if (k.isZeroPfn(pfn)) {
+            return -1;
+        }
         long head = folioHead(k, pfn, "put", caller);
         if (head < 0) {
-            return;
+            return -1;
         }
-        int left;
         try {
-            left = mem.putPage(head);
+            return k.alloc.memory().putPage(head) == 0 ? head : -1;
         } catch (InvalidFrameException e) {
             bad(k, "put", pfn, caller, "its folio 0x" + Long.toHexString(head) + " has no reference left");
-            return;
-        }
-        if (left == 0) {
-            k.alloc.free(head, mem.orderOf(head));
+            return -1;
         }
     }
 
@@ -66,22 +72,8 @@ final class Pages {
         PhysicalMemory mem = k.alloc.memory();
         int free = 0;
         for (int i = 0; i < n; i++) {
-            long pfn = pfns[i];
-            if (k.isZeroPfn(pfn)) {
-                continue;
-            }
-            long head = folioHead(k, pfn, "put", caller);
-            if (head < 0) {
-                continue;
-            }
-            int left;
-            try {
-                left = mem.putPage(head);
-            } catch (InvalidFrameException e) {
-                bad(k, "put", pfn, caller, "its folio 0x" + Long.toHexString(head) + " has no reference left");
-                continue;
-            }
-            if (left == 0) {
+            long head = drop(k, pfns[i], caller);
+            if (head >= 0) {
                 int order = mem.orderOf(head);
                 if (order == 0) {
                     pfns[free++] = head; // free <= i: only entries already read are overwritten

@@ -95,14 +95,7 @@ final class PerCpuPages {
         lock.lock();
         try {
             for (int i = 0; i < n; i++) {
-                long pfn = pfns[i];
-                zone.markCached(pfn);
-                ring[slot(count)] = pfn;
-                count++;
-                frees++;
-                if (count > high) {
-                    giveBack(zone, BATCH);
-                }
+                push(zone, pfns[i]);
             }
         } finally {
             lock.unlock();
@@ -113,15 +106,20 @@ final class PerCpuPages {
     void give(BuddyAllocator zone, long pfn) {
         lock.lock();
         try {
-            zone.markCached(pfn); // checks that pfn is an allocated order-0 block first
-            ring[slot(count)] = pfn;
-            count++;
-            frees++;
-            if (count > high) {
-                giveBack(zone, BATCH);
-            }
+            push(zone, pfn);
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** One free into the cache, lock held: on top of the ring; past {@code high}, a batch goes back. */
+    private void push(BuddyAllocator zone, long pfn) {
+        zone.markCached(pfn); // checks that pfn is an allocated order-0 block first
+        ring[slot(count)] = pfn;
+        count++;
+        frees++;
+        if (count > high) {
+            giveBack(zone, BATCH);
         }
     }
 

@@ -10,7 +10,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 import ptlab.arch.Level;
 import ptlab.check.CheckedKernels;
-import ptlab.cpu.SimCpu;
 import ptlab.cpu.Violation;
 import ptlab.mm.Advice;
 import ptlab.mm.Errno;
@@ -46,11 +45,7 @@ class FreedFrameCheckTest {
             assertThat(p.madvise(BASE, len, Advice.HUGEPAGE)).isEqualTo(Errno.OK);
         }
         assertThat(p.touch(BASE, len, true)).isEqualTo(Errno.OK);
-        CpuMmu cpu = k.mmu().attach(SimCpu.current());
-        cpu.switchMm(p.mm());
-        for (long a = BASE; a < BASE + len; a += 4096) {
-            assertThat(Translation.isFault(cpu.translatePa(a, AccessKind.WRITE, Privilege.USER))).isFalse();
-        }
+        CpuMmu cpu = StaleTlbTest.cachingCpu(k, p, BASE, len);
         long freesBefore = k.pageTables().allocator().frees();
         Consumer<Process> action;
         switch (op) {
@@ -83,8 +78,7 @@ class FreedFrameCheckTest {
         Process p = k.newProcess("p");
         assertThat(p.mmap(BASE, 4096, 3, false)).isEqualTo(Errno.OK);
         assertThat(p.touch(BASE, 4096, true)).isEqualTo(Errno.OK);
-        CpuMmu cpu = k.mmu().attach(SimCpu.current());
-        cpu.switchMm(p.mm());
+        CpuMmu cpu = StaleTlbTest.cachingCpu(k, p, BASE, 4096);
         long pa = cpu.translatePa(BASE, AccessKind.READ, Privilege.USER);
         assertThat(Translation.isFault(pa)).isFalse();
         long pfn = pa >>> 12;

@@ -49,11 +49,7 @@ class StaleTlbTest {
             assertEquals(Errno.OK, p.madvise(BASE, len, Advice.HUGEPAGE));
         }
         assertEquals(Errno.OK, p.touch(BASE, len, true));
-        CpuMmu cpu = k.mmu().attach(SimCpu.current());
-        cpu.switchMm(p.mm());
-        for (long a = BASE; a < BASE + len; a += 4096) {
-            assertFalse(Translation.isFault(cpu.translatePa(a, AccessKind.WRITE, Privilege.USER)), "mapped 0x" + Long.toHexString(a));
-        }
+        CpuMmu cpu = cachingCpu(k, p, BASE, len);
         if (thp) {
             Translation t = cpu.translate(BASE, AccessKind.READ, Privilege.USER);
             assertEquals(HUGE, ((Translation.Mapped) t).pageSize(), "a PMD-mapped THP in the TLB: " + t);
@@ -74,6 +70,19 @@ class StaleTlbTest {
             assertTrue(v.isEmpty(), op + ": " + v);
         }
         cpu.leave();
+    }
+
+    /**
+     * Attaches the calling thread as a CPU running {@code p} and writes every page of
+     * {@code [base, base + len)} through it, so that each is in its TLB.
+     */
+    static CpuMmu cachingCpu(Kernel k, Process p, long base, long len) {
+        CpuMmu cpu = k.mmu().attach(SimCpu.current());
+        cpu.switchMm(p.mm());
+        for (long a = base; a < base + len; a += 4096) {
+            assertFalse(Translation.isFault(cpu.translatePa(a, AccessKind.WRITE, Privilege.USER)), "mapped 0x" + Long.toHexString(a));
+        }
+        return cpu;
     }
 
     private static Consumer<Process> ops(String op, long len) {
