@@ -246,6 +246,9 @@ public final class BuddyAllocator {
      * pages ({@code free_pages_and_swap_cache} → {@code free_unref_folios}).
      */
     public void freeBulk(long[] pfns, int n) {
+        if (n == 0) {
+            return;
+        }
         FreeObserver o = freeObserver;
         for (int i = 0; i < n; i++) {
             mem.checkPfn(pfns[i]);
