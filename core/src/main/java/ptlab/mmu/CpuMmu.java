@@ -251,7 +251,7 @@ public final class CpuMmu {
      * entries cannot be used stale. Read by the audit from another thread.
      */
     boolean offlineWithQueuedFlushes() {
-        return !online && (long) REQUESTED.getAcquire(this) != acked;
+        return !online && hasQueuedFlushes();
     }
 
     /**

@@ -7,19 +7,20 @@ import ptlab.phys.FreeObserver;
 
 /**
  * A debug check that no TLB still translates to a frame as it is freed: the order
- * {@code mmu_gather} exists for, for data pages as for tables (unhook, flush, then free).
- * Every block given back to the allocator is looked up in every CPU's TLB; an entry that maps
- * any of its frames is a {@code tlb-maps-freed-frame} violation, unless that CPU has shootdowns
- * queued that it has not applied yet: it applies them before it translates again or switches
- * mm, so the entry can never be used (a flusher stops waiting for a CPU that went offline or
- * switched to another ASID; lazy TLB, PCID/ASID switching). A queued request that does not
- * cover the entry hides it as well: the check may miss, never invent. A frame freed before its flush could be allocated again while another CPU
- * still writes through its stale entry: the stale-TLB audit cannot see that, because by the
- * time it runs the flush has completed.
+ * {@code mmu_gather} exists for, for data pages as for tables (unhook, flush, then free). A
+ * frame freed before its flush could be allocated again while another CPU still writes
+ * through its stale entry; the stale-TLB audit cannot see that, because by the time it runs
+ * the flush has completed.
  *
- * <p>Cost: a scan of every TLB per free, so for tests. Exact while the CPU threads are not
- * filling their TLBs (quiescent, polling, or the freeing thread's own CPU); racing fills may
- * be missed, never invented.
+ * <p>Every block given back to the allocator is looked up in every CPU's TLB; an entry that
+ * maps any of its frames is a {@code tlb-maps-freed-frame} violation, unless that CPU has
+ * shootdowns queued that it has not applied yet: it applies them before it translates again
+ * or switches mm, so the entry can never be used (a flusher stops waiting for a CPU that went
+ * offline or switched to another ASID: lazy TLB, PCID/ASID switching).
+ *
+ * <p>Cost: a scan of every TLB per free, so for tests and {@code ptlab simulate}. The check
+ * may miss (a queued request that does not cover the entry hides it; a fill that lands after
+ * the scan is not seen), never invent.
  */
 /*
  * Implementation notes. The CPUs' TLB words are read from the freeing thread with plain loads,
