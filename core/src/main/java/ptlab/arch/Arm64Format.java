@@ -246,10 +246,8 @@ public final class Arm64Format implements PteFormat {
     private static final long[] LEAF_BITS = new long[2 * LEAF_BLOCK];
 
     static {
-        for (int i = 0; i < ProtTable.SIZE; i++) {
-            LEAF_BITS[i] = leafBits(true, ProtTable.byIndex(i));
-            LEAF_BITS[LEAF_BLOCK | i] = leafBits(false, ProtTable.byIndex(i));
-        }
+        ProtTable.fillLeafBits(LEAF_BITS, 0, p -> leafBits(true, p));
+        ProtTable.fillLeafBits(LEAF_BITS, LEAF_BLOCK, p -> leafBits(false, p));
     }
 
     /** The flag bits of a page (L3) or block leaf with {@code prot}, without the address and PTE_MAYBE_SHARED. */
@@ -331,14 +329,8 @@ public final class Arm64Format implements PteFormat {
      * sum of bounded values (an or it leaves unbounded), so the index into a table of known
      * length needs no range check, and no part needs a zero or sign extension.
      */
-    private static final PageProt[] PROT_BY_KEY = new PageProt[4096];
-
-    static {
-        for (int k = 0; k < PROT_BY_KEY.length; k++) {
-            long e = k & 0xCDD | (long) (k & 0x22) << 50 | (long) (k & 0x300) << 45;
-            PROT_BY_KEY[k] = ProtTable.byIndex(protIndex(e));
-        }
-    }
+    private static final PageProt[] PROT_BY_KEY = ProtTable.decodeTable(4096,
+            k -> k & 0xCDD | (long) (k & 0x22) << 50 | (long) (k & 0x300) << 45, Arm64Format::protIndex);
 
     /**
      * The ProtTable index of a leaf's protection, the definition {@link #PROT_BY_KEY} caches. An

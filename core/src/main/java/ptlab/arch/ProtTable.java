@@ -42,4 +42,28 @@ final class ProtTable {
     static PageProt byIndex(int index) {
         return ALL[index];
     }
+
+    /**
+     * Fills a format's encode table: {@code bits} of every value, at {@code offset} plus the
+     * value's index (the formats keep page and block/huge leaves in two halves of one table).
+     */
+    static void fillLeafBits(long[] table, int offset, java.util.function.ToLongFunction<PageProt> bits) {
+        for (int i = 0; i < SIZE; i++) {
+            table[offset + i] = bits.applyAsLong(ALL[i]);
+        }
+    }
+
+    /**
+     * A format's decode table of {@code keys} entries: for each key, the value
+     * {@code protIndex} gives for the entry word {@code word(key)} (the key's bits put back
+     * where they sit in an entry).
+     */
+    static PageProt[] decodeTable(int keys, java.util.function.IntToLongFunction word,
+            java.util.function.LongToIntFunction protIndex) {
+        PageProt[] t = new PageProt[keys];
+        for (int k = 0; k < keys; k++) {
+            t[k] = ALL[protIndex.applyAsInt(word.applyAsLong(k))];
+        }
+        return t;
+    }
 }

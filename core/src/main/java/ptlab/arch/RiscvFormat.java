@@ -172,9 +172,7 @@ public final class RiscvFormat implements PteFormat {
     private static final long[] LEAF_BITS = new long[LEAF_INDEX + 1];
 
     static {
-        for (int i = 0; i < ProtTable.SIZE; i++) {
-            LEAF_BITS[i] = leafBits(ProtTable.byIndex(i));
-        }
+        ProtTable.fillLeafBits(LEAF_BITS, 0, RiscvFormat::leafBits);
     }
 
     private static long leafBits(PageProt prot) {
@@ -228,13 +226,8 @@ public final class RiscvFormat implements PteFormat {
      * sum of bounded values (an or it leaves unbounded), so the index into a table of known
      * length needs no range check, and no part needs a zero or sign extension.
      */
-    private static final PageProt[] PROT_BY_KEY = new PageProt[1024];
-
-    static {
-        for (int k = 0; k < PROT_BY_KEY.length; k++) {
-            PROT_BY_KEY[k] = ProtTable.byIndex(protIndex(k & 0xFF | (long) (k & 0x300) << 53));
-        }
-    }
+    private static final PageProt[] PROT_BY_KEY = ProtTable.decodeTable(1024, k -> k & 0xFF | (long) (k & 0x300) << 53,
+            RiscvFormat::protIndex);
 
     /** The ProtTable index of a leaf's protection, the definition {@link #PROT_BY_KEY} caches. */
     static int protIndex(long e) {

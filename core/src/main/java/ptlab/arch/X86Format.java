@@ -126,10 +126,8 @@ public final class X86Format implements PteFormat {
     private static final long[] LEAF_BITS = new long[2 * LEAF_HUGE];
 
     static {
-        for (int i = 0; i < ProtTable.SIZE; i++) {
-            LEAF_BITS[i] = leafBits(false, ProtTable.byIndex(i));
-            LEAF_BITS[LEAF_HUGE | i] = leafBits(true, ProtTable.byIndex(i));
-        }
+        ProtTable.fillLeafBits(LEAF_BITS, 0, p -> leafBits(false, p));
+        ProtTable.fillLeafBits(LEAF_BITS, LEAF_HUGE, p -> leafBits(true, p));
     }
 
     /** The flag bits of a leaf with {@code prot}, PS set for a 2M/1G leaf ({@code pfn_pte} without the address). */
@@ -219,13 +217,8 @@ public final class X86Format implements PteFormat {
      * sum of bounded values (an or it leaves unbounded), so the index into a table of known
      * length needs no range check, and no part needs a zero or sign extension.
      */
-    private static final PageProt[] PROT_BY_KEY = new PageProt[512];
-
-    static {
-        for (int k = 0; k < PROT_BY_KEY.length; k++) {
-            PROT_BY_KEY[k] = ProtTable.byIndex(protIndex(k & 0x17F | (long) (k & 0x80) << 56));
-        }
-    }
+    private static final PageProt[] PROT_BY_KEY = ProtTable.decodeTable(512, k -> k & 0x17F | (long) (k & 0x80) << 56,
+            X86Format::protIndex);
 
     /** The ProtTable index of a leaf's protection, the definition {@link #PROT_BY_KEY} caches. */
     static int protIndex(long e) {
