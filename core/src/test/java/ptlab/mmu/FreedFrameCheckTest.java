@@ -30,8 +30,8 @@ class FreedFrameCheckTest {
     @RegisterExtension
     final CheckedKernels checked = new CheckedKernels();
 
-    private static final long BASE = 0x4000_0000L;
-    private static final long HUGE = 2L << 20;
+    private static final long BASE = StaleTlbTest.BASE;
+    private static final long HUGE = StaleTlbTest.HUGE;
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"dontneed", "munmap", "exit", "thpZap", "collapse"})

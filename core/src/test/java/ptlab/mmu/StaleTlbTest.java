@@ -27,8 +27,9 @@ class StaleTlbTest {
     @RegisterExtension
     final CheckedKernels checked = new CheckedKernels();
 
-    private static final long BASE = 0x4000_0000L;
-    private static final long HUGE = 2L << 20;
+    /** Where the MMU tests that run mm operations map their memory, and the THP size. */
+    static final long BASE = 0x4000_0000L;
+    static final long HUGE = 2L << 20;
 
     @ParameterizedTest(name = "{0} dropFlush={1}")
     @CsvSource({
