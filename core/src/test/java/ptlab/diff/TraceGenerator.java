@@ -134,7 +134,7 @@ final class TraceGenerator {
 
     /** Short scripted sequences around the cases the kernel treats specially. */
     private void scenario() {
-        switch (rnd.nextInt(6)) {
+        switch (rnd.nextInt(7)) {
             case 0: // THP range, populated, then split by a partial munmap/mprotect/dontneed
             {
                 Mapping s = mapAt(thpStart(), HPAGE * (1 + rnd.nextInt(4)) + (rnd.nextInt(3) == 0 ? PAGE * rnd.nextInt(1, 512) : 0),
@@ -220,6 +220,41 @@ final class TraceGenerator {
                 }
                 Mapping victim = s2 != null && rnd.nextBoolean() ? s2 : s1;
                 munmapRange(victim.start(), victim.len());
+                break;
+            }
+            case 5: // shared (shmem): faults, collapse, protection round trips, THP off, partial zaps, refaults
+            {
+                Mapping s = mapAt(thpStart(), HPAGE * (1 + rnd.nextInt(3)) + (rnd.nextInt(3) == 0 ? PAGE * rnd.nextInt(1, 512) : 0),
+                        pick("rw", "rw", "r"), true, pick("", "thp", "nothp"));
+                if (s == null) {
+                    return;
+                }
+                long a = s.start() + PAGE * rnd.nextInt((int) (s.len() / PAGE));
+                touchRange(a, Math.min(s.end() - a, PAGE * rnd.nextInt(1, 1024)), s.writable() && rnd.nextBoolean() ? "write" : "read");
+                madviseRange(rnd.nextBoolean() ? s.start() : a, rnd.nextBoolean() ? s.len() : HPAGE, "collapse");
+                for (int i = rnd.nextInt(1, 4); i > 0; i--) {
+                    long b = s.start() + PAGE * rnd.nextInt((int) (s.len() / PAGE));
+                    long l = Math.min(s.end() - b, PAGE * rnd.nextInt(1, 1024));
+                    switch (rnd.nextInt(5)) {
+                        case 0:
+                            mprotectRange(s.start(), s.len(), "r");
+                            mprotectRange(s.start(), s.len(), "rw");
+                            break;
+                        case 1:
+                            madviseRange(b, l, "nohugepage");
+                            break;
+                        case 2:
+                            madviseRange(b, l, "dontneed");
+                            break;
+                        case 3:
+                            emit("fork");
+                            break;
+                        default:
+                            touchRange(b, l, rnd.nextBoolean() ? "write" : "read");
+                            break;
+                    }
+                }
+                touchRange(s.start(), s.len(), rnd.nextBoolean() ? "write" : "read");
                 break;
             }
             default: // huge zero page, then a write into it
