@@ -2,6 +2,7 @@ package ptlab.mm;
 
 import ptlab.arch.Level;
 import ptlab.arch.PageProt;
+import ptlab.pgtable.EntryUpdates;
 import ptlab.phys.PageDesc;
 import ptlab.phys.Words;
 import ptlab.walk.Action;
@@ -23,6 +24,7 @@ final class Protect implements WalkOps {
     private final Vma v;
     /** The new protection per old (write, young, dirty) state: computed once per VMA, not per PTE. */
     private final PageProt[] protByState = new PageProt[8];
+    private final java.util.function.LongUnaryOperator remakePte = this::remake;
 
     private Protect(Process p, Vma v) {
         this.p = p;
@@ -48,16 +50,10 @@ final class Protect implements WalkOps {
             if (!k.fmt.isPresent(e)) {
                 continue;
             }
-            if (!k.fmt.hardwareMayUpdate(e)) {
-                // Accessed and dirty already (or never writable): no MMU can change the word, and
-                // other writers hold the PTE lock, so it is rewritten with one release store.
-                Words.setRelease(w, i, remake(e));
-            } else {
-                // ptep_modify_prot_start/commit: clear, then build the new entry from what the
-                // clear returned, so an A/D update that raced the read above is kept.
-                long old = Words.getAndSet(w, i, 0L);
-                Words.setRelease(w, i, remake(old));
-            }
+            // ptep_modify_prot_start/commit: the new entry is built from the value it replaces,
+            // so an A/D update that raced the read above is kept (one release store when the
+            // MMU can no longer change the word).
+            EntryUpdates.update(k.fmt, w, i, e, remakePte);
             changed = true;
         }
         if (changed) {
