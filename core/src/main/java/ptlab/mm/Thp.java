@@ -4,6 +4,7 @@ import ptlab.arch.Level;
 import ptlab.arch.PageProt;
 import ptlab.cpu.SpinLock;
 import ptlab.pgtable.EntryUpdates;
+import ptlab.pgtable.Mm;
 import ptlab.pgtable.PageTables;
 import ptlab.pgtable.Retraction;
 import ptlab.pgtable.ThpMode;
@@ -238,13 +239,12 @@ final class Thp {
     static void split(Process p, Vma v, PageDesc pmdTable, int pmdIdx) {
         Kernel k = p.k;
         ptlab.events.Tracepoints.thp("split", p.mm, v.start, k.pmdLevel.kernelName());
-        SpinLock pml = k.pt.pmdLockptr(p.mm, pmdTable);
-        pml.lock();
+        SpinLock pml = lockHugePmd(k, p.mm, pmdTable, pmdIdx);
+        if (pml == null) {
+            return;
+        }
         try {
             long pmd = PageTables.read(pmdTable, pmdIdx);
-            if (!k.fmt.isLeaf(k.pmdLevel, pmd)) {
-                return;
-            }
             long head = k.fmt.outputAddress(k.pmdLevel, pmd) >>> k.geo.pageShift();
             if (!v.isAnonymous()) {
                 PageTables.write(pmdTable, pmdIdx, 0L);
@@ -276,18 +276,32 @@ final class Thp {
         }
     }
 
+    /**
+     * {@code pmd_trans_huge_lock}: takes the PMD lock and returns it if the entry is (still) a
+     * huge leaf; otherwise drops it again and returns {@code null}. The caller rereads the
+     * entry under the lock and unlocks.
+     */
+    private static SpinLock lockHugePmd(Kernel k, Mm mm, PageDesc pmdTable, int pmdIdx) {
+        SpinLock pml = k.pt.pmdLockptr(mm, pmdTable);
+        pml.lock();
+        if (k.fmt.isLeaf(k.pmdLevel, PageTables.read(pmdTable, pmdIdx))) {
+            return pml;
+        }
+        pml.unlock();
+        return null;
+    }
+
     /** {@code zap_huge_pmd}: clear the PMD, free the deposited table, drop the folio reference. */
     static void zapHuge(Process p, Vma v, PageDesc pmdTable, int pmdIdx) {
         Kernel k = p.k;
-        SpinLock pml = k.pt.pmdLockptr(p.mm, pmdTable);
+        SpinLock pml = lockHugePmd(k, p.mm, pmdTable, pmdIdx);
+        if (pml == null) {
+            return;
+        }
         PageDesc deposit = null;
         long head;
-        pml.lock();
         try {
             long pmd = PageTables.read(pmdTable, pmdIdx);
-            if (!k.fmt.isLeaf(k.pmdLevel, pmd)) {
-                return;
-            }
             head = k.fmt.outputAddress(k.pmdLevel, pmd) >>> k.geo.pageShift();
             PageTables.write(pmdTable, pmdIdx, 0L);
             if (v.isAnonymous()) {
@@ -307,13 +321,12 @@ final class Thp {
     /** {@code change_huge_pmd}: new protection on a whole huge PMD. */
     static void protectHuge(Process p, Vma v, PageDesc pmdTable, int pmdIdx) {
         Kernel k = p.k;
-        SpinLock pml = k.pt.pmdLockptr(p.mm, pmdTable);
-        pml.lock();
+        SpinLock pml = lockHugePmd(k, p.mm, pmdTable, pmdIdx);
+        if (pml == null) {
+            return;
+        }
         try {
             long pmd = PageTables.read(pmdTable, pmdIdx);
-            if (!k.fmt.isLeaf(k.pmdLevel, pmd)) {
-                return;
-            }
             // pmd_modify: the new protection, the old accessed and dirty state (a dirty THP made
             // read-only stays dirty), rebuilt from the value the exchange saw.
             EntryUpdates.update(k.fmt, pmdTable.words(), pmdIdx, pmd, old -> {
