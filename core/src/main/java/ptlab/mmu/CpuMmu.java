@@ -90,6 +90,8 @@ public final class CpuMmu {
     private final Mmu mmu;
     private final int id;
     private final HardwareWalker walker;
+    /** The x86-64 walk, null elsewhere: every walk of this CPU goes through {@link #walk}. */
+    private final X86Walker x86Walker;
     private final WalkResult scratch = new WalkResult();
     private final int topShift;
     private final long vaMask;
@@ -169,10 +171,11 @@ public final class CpuMmu {
         }
     }
 
-    CpuMmu(Mmu mmu, int id, HardwareWalker walker, int baseEntries, int blockEntries) {
+    CpuMmu(Mmu mmu, int id, HardwareWalker walker, X86Walker x86Walker, int baseEntries, int blockEntries) {
         this.mmu = mmu;
         this.id = id;
         this.walker = walker;
+        this.x86Walker = x86Walker;
         int vaBits = mmu.arch().geometry().vaBits();
         this.splitRoots = !mmu.arch().sharesKernelHalf();
         this.topShift = splitRoots ? vaBits : vaBits - 1;
@@ -355,7 +358,8 @@ public final class CpuMmu {
             return Translation.faultWord(mmu.arch().geometry().root(), FaultReason.NOT_PRESENT);
         }
         WalkResult r = scratch;
-        if (!walker.walk(root, va, need, kind, controls, r)) {
+        X86Walker xw = x86Walker;
+        if (!(xw != null ? xw.walk(root, va, need, kind, controls, r) : walker.walk(root, va, need, kind, controls, r))) {
             faults++;
             return r.fault;
         }
@@ -502,7 +506,11 @@ public final class CpuMmu {
     /** A read-only walk (no A/D update) with this CPU's controls, for the audit. */
     boolean auditWalk(long va, MmContext ctx, WalkResult out) {
         long root = rootFor(va, ctx);
-        return root >= 0 && walker.walk(root, va, 0, AccessKind.READ, controls, out);
+        if (root < 0) {
+            return false;
+        }
+        X86Walker xw = x86Walker;
+        return xw != null ? xw.walk(root, va, 0, AccessKind.READ, controls, out) : walker.walk(root, va, 0, AccessKind.READ, controls, out);
     }
 
     /* ---- statistics ---- */

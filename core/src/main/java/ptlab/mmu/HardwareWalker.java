@@ -81,7 +81,7 @@ import ptlab.phys.Words;
  * the access's privilege is PRIVILEGE; otherwise the kind (write, execute, read).
  */
 final class HardwareWalker {
-    private static final int MAX_RESTARTS = 1 << 16;
+    static final int MAX_RESTARTS = 1 << 16;
     /*
      * Loads FaultReason and Translation with the walker: C2 does not inline a call whose
      * signature names a class not loaded yet ("unloaded signature classes"), and a workload
@@ -247,7 +247,7 @@ final class HardwareWalker {
         return 1;
     }
 
-    private void usedFreedTable(long tablePa, int idx) {
+    void usedFreedTable(long tablePa, int idx) {
         PageDesc t = table(tablePa);
         mem.log().record("use-after-free", "mmu walk read word " + idx + " of freed table pfn 0x" + Long.toHexString(t.pfn()));
     }
@@ -257,7 +257,7 @@ final class HardwareWalker {
      * garbage. Kept under C2's MaxInlineSize (35 bytes) so that it is inlined even where it is
      * cold at compile time (a walker compiled while the memo hit).
      */
-    private PageDesc table(long pa) {
+    PageDesc table(long pa) {
         PageDesc d = mem.descOrNull(pa >>> pageShift);
         return d != null ? d : noTable(pa);
     }
@@ -267,12 +267,12 @@ final class HardwareWalker {
                 + ", which never held a table");
     }
 
-    private static int fault(WalkResult out, Level l, FaultReason reason) {
+    static int fault(WalkResult out, Level l, FaultReason reason) {
         out.fault = Translation.faultWord(l, reason);
         return 0;
     }
 
-    private static FaultReason reason(int raw, int need) {
+    static FaultReason reason(int raw, int need) {
         if ((raw & need) != 0) {
             return FaultReason.USER_PAGE_GUARD;
         }
