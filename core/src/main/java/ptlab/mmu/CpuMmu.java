@@ -41,7 +41,8 @@ import ptlab.pgtable.Mm;
  * Miss path order: pending shootdowns (an opaque check, as the fast path's; drain() itself
  * acquires), the canonical check, then the block sets (skipped until a block entry was ever
  * filled), the base set again only if a drain ran since the fast path probed it, then the walk
- * from the cached root. A THP hit thus costs one base probe and one block probe: random
+ * from the cached root (X86Walker on x86-64, which falls back to HardwareWalker; the branch on
+ * the null field is the same way on every miss of a machine). A THP hit thus costs one base probe and one block probe: random
  * accesses over a GiB of 2M pages went from 15-20 to 8.7-9.4 ns per translation (thread CPU
  * time, min of three alternating runs of 77M translations each, noisy host).
  *
