@@ -59,10 +59,10 @@ import ptlab.phys.Words;
  *
  * Measured 2026-11-22 on the 2-core VM (2.1 GHz Xeon, load 1.2-2 from other builds),
  * x86-64 4-level, thread CPU time, builds before (generic walk) and after run alternately:
- *  - MmuCpuTime 100000, tlbMissWalk4Level, 5 runs each: before 45.5-73.9 (min 45.5), after
- *    32.4-69.2 (min 32.4); tlbHit before 4.9-9.2, after 4.4-8.1 (no slower).
- *  - The 1-entry-TLB miss loop, min of 30 rounds, 6 runs each: before 33.3-62.4 (typical 36-40),
- *    after 26.7-28.7; hits 3.0-3.5 both.
+ *  - MmuCpuTime 100000, tlbMissWalk4Level, 7 runs each: before 45.5-73.9 (min 45.5), after
+ *    32.4-69.2 (min 32.4); tlbHit before 4.7-9.3, after 4.4-8.1 (no slower).
+ *  - The 1-entry-TLB miss loop, min of 30 rounds: before 33.3-62.4 (11 runs, typical 36-40),
+ *    after 26.7-28.7 (4 runs); hits 3.0-3.5 (min) in both.
  *  - walk() alone (direct harness): generic 31-35, this 21-22 (without the unrolling, a loop
  *    over the levels: 29-31; without the memo, every lookup through tableWordsOrNull: 45-57).
  *  - JMH tlbMissWalk4Level 55 +- 33 ns, tlbHit 7.2 +- 4.0 ns: wall clock on the loaded host.
