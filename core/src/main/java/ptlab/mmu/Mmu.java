@@ -7,6 +7,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import ptlab.arch.Architecture;
+import ptlab.arch.X86Format;
 import ptlab.cpu.LockProtocolError;
 import ptlab.cpu.SimCpu;
 import ptlab.cpu.Violation;
@@ -50,6 +51,8 @@ public final class Mmu {
     private final PageTables pt;
     private final Architecture arch;
     private final HardwareWalker walker;
+    /** The x86-64 walk (null on other architectures): see X86Walker. */
+    private final X86Walker x86Walker;
     private final List<CpuMmu> cpus = new CopyOnWriteArrayList<>();
     private final ConcurrentHashMap<Mm, MmContext> contexts = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Integer, MmContext> byAsid = new ConcurrentHashMap<>();
@@ -66,6 +69,7 @@ public final class Mmu {
         this.pt = pt;
         this.arch = pt.arch();
         this.walker = new HardwareWalker(arch.geometry(), arch.format(), HardwareRules.of(arch.format()), pt.memory());
+        this.x86Walker = arch.format() instanceof X86Format ? new X86Walker(walker, arch.geometry(), (X86Format) arch.format(), pt.memory()) : null;
         // tlb_remove_table with MMU_GATHER_RCU_TABLE_FREE: after the flush, dtor and free wait for a grace period.
         this.tableFreer = tables -> tables.forEach(pt::tlbRemoveTable);
         this.kernelRoot = pt.pa(pt.initMm().pgd());
@@ -110,7 +114,7 @@ public final class Mmu {
                 || baseEntries > MAX_TLB_ENTRIES || blockEntries > MAX_TLB_ENTRIES) {
             throw new IllegalArgumentException("TLB sizes must be powers of two up to 2^24: " + baseEntries + ", " + blockEntries);
         }
-        CpuMmu c = new CpuMmu(this, cpu.id(), walker, baseEntries, blockEntries);
+        CpuMmu c = new CpuMmu(this, cpu.id(), walker, x86Walker, baseEntries, blockEntries);
         cpu.setMmuState(c);
         cpus.add(c);
         return c;

@@ -25,19 +25,33 @@ import ptlab.arch.Level;
  */
 final class X86Rules implements HardwareRules {
 
-    @Override
-    public int tableRights(Level level, long e) {
-        int r = Rights.ALL;
-        if ((e & US) == 0) {
-            r &= ~Rights.USER;
-        }
-        if ((e & RW) == 0) {
-            r &= ~Rights.WRITE;
-        }
-        if ((e & NX) != 0) {
-            r &= ~Rights.EXEC;
+    /**
+     * The entry's three permission bits as grants: U/S and R/W as they are, XD flipped (bit 63
+     * set means "executable"). A right needs its grants at every level (SDM 4.6), so the AND
+     * of the grants over a path is what the path grants: X86Walker accumulates that one word.
+     */
+    static long grants(long e) {
+        return e ^ NX;
+    }
+
+    /**
+     * The rights a set of grants ({@link #grants}, or their AND over a path) allows: the one
+     * x86 rights rule. A table entry and a leaf restrict in the same way, so it serves
+     * {@link #tableRights} and {@link #leafRights} both.
+     */
+    static int rightsOf(long grants) {
+        boolean w = (grants & RW) != 0;
+        boolean x = (grants & NX) != 0; // NX flipped: set means executable
+        int r = Rights.KR | (w ? Rights.KW : 0) | (x ? Rights.KX : 0);
+        if ((grants & US) != 0) {
+            r |= Rights.UR | (w ? Rights.UW : 0) | (x ? Rights.UX : 0);
         }
         return r;
+    }
+
+    @Override
+    public int tableRights(Level level, long e) {
+        return rightsOf(grants(e));
     }
 
     @Override
@@ -66,13 +80,7 @@ final class X86Rules implements HardwareRules {
 
     @Override
     public int leafRights(Level level, long e) {
-        boolean w = (e & RW) != 0;
-        boolean x = (e & NX) == 0;
-        int r = Rights.KR | (w ? Rights.KW : 0) | (x ? Rights.KX : 0);
-        if ((e & US) != 0) {
-            r |= Rights.UR | (w ? Rights.UW : 0) | (x ? Rights.UX : 0);
-        }
-        return r;
+        return rightsOf(grants(e));
     }
 
     @Override

@@ -10,7 +10,10 @@
  *       a translation grants; an access needs one.</li>
  *   <li><b>walk</b>: {@link ptlab.mmu.HardwareWalker}, the one loop over the run-time levels;
  *       the bits are read through {@link ptlab.arch.PteFormat} and a family's
- *       {@link ptlab.mmu.HardwareRules} (x86, arm64, RISC-V), never a per-arch copy of the walk.</li>
+ *       {@link ptlab.mmu.HardwareRules} (x86, arm64, RISC-V). It is the definition; the one
+ *       specialisation is {@link ptlab.mmu.X86Walker}, a read-only fast path for the common x86
+ *       TLB miss that leaves every other case to it and is tested equal to it on random tables
+ *       ({@code X86WalkerDifferentialTest}).</li>
  *   <li><b>ASID</b>: the tag of an mm's TLB entries (x86 PCID, arm64 ASID, RISC-V ASID);
  *       <b>global</b> entries match every ASID.</li>
  *   <li><b>shootdown</b>: a flush posted to other CPUs and waited for ({@code flush_tlb_mm_range},

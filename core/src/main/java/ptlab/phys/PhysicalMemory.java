@@ -22,6 +22,14 @@ public final class PhysicalMemory {
     private final int pageShift;
     private final long frames;
     private final Section[] sections;
+    /**
+     * Per section, the backing words of each frame that is or was a table (null otherwise):
+     * {@link #tableWordsOrNull}, the hardware walker's lookup, two array loads from the pfn
+     * instead of section, descriptor array, descriptor and words. Written with the descriptor
+     * in {@link #tableDesc}; a frame's words array never changes once it was a table
+     * (wordsPerFrame is fixed), so an entry is written once.
+     */
+    private final long[][][] tableWords;
     private final ViolationLog log;
 
     /**
@@ -46,6 +54,7 @@ public final class PhysicalMemory {
         this.pageShift = pageShift;
         this.frames = ramBytes >>> pageShift;
         this.sections = new Section[(int) nsec];
+        this.tableWords = new long[(int) nsec][][];
         this.log = log;
     }
 
@@ -149,6 +158,22 @@ public final class PhysicalMemory {
     }
 
     /**
+     * The backing words of the table frame {@code pfn} ({@code descOrNull(pfn).words()}), or
+     * {@code null} if {@code pfn} is outside RAM or never held a table: the lookup of the
+     * hardware walk, without the descriptor. No check, no message: a caller that gets
+     * {@code null} asks {@link #descOrNull} for the reason. Plain loads: the caller found the
+     * pfn through an acquire load of the entry that the table's installer release-stored after
+     * {@link #tableDesc} wrote these arrays.
+     */
+    public long[] tableWordsOrNull(long pfn) {
+        if (Long.compareUnsigned(pfn, frames) >= 0) {
+            return null;
+        }
+        long[][] w = tableWords[(int) (pfn >>> SECTION_SHIFT)];
+        return w == null ? null : w[offset(pfn)];
+    }
+
+    /**
      * Prepares an allocated frame for use as a table and returns its descriptor with backing
      * words, zeroed when {@code zero} (else whatever the frame last held: poison or old entries).
      */
@@ -159,14 +184,22 @@ public final class PhysicalMemory {
             throw new InvalidFrameException("pfn 0x" + Long.toHexString(pfn) + " is not allocated");
         }
         PageDesc d;
+        long[][] w;
         synchronized (s) {
             d = s.desc[offset(pfn)];
             if (d == null) {
                 d = new PageDesc(pfn);
                 s.desc[offset(pfn)] = d;
             }
+            int si = (int) (pfn >>> SECTION_SHIFT);
+            w = tableWords[si];
+            if (w == null) {
+                w = new long[SECTION_FRAMES][];
+                tableWords[si] = w;
+            }
         }
         d.ensureWords(wordsPerFrame(), zero);
+        w[offset(pfn)] = d.words(); // the frame is the caller's: no other writer of this slot
         d.unpoison();
         return d;
     }

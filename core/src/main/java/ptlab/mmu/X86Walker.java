@@ -1,0 +1,203 @@
+package ptlab.mmu;
+
+import ptlab.arch.Geometry;
+import ptlab.arch.Level;
+import ptlab.arch.X86Format;
+import ptlab.phys.PageDesc;
+import ptlab.phys.PhysicalMemory;
+import ptlab.phys.Words;
+
+/**
+ * The x86-64 hardware walk (4- and 5-level paging): a read-only fast path for the common TLB
+ * miss (every entry present, every table entry already accessed, the access allowed, the
+ * leaf's accessed/dirty state already what the access would set), and {@link HardwareWalker}
+ * for everything else. {@link Mmu} gives it to the CPUs of an x86 machine; the generic walker
+ * stays the definition (and the only walk of arm64 and RISC-V), and
+ * {@code X86WalkerDifferentialTest} holds the two equal.
+ */
+/*
+ * Implementation notes.
+ *
+ * Why a second walk. A TLB miss with a 4-level walk cost about 35 ns in the generic loop
+ * against about 11 ns for a bare x86 walk over the same memory (acquire loads, per-level memo,
+ * no rights): C2 kept most of the loop's many live values (va, need, kind, controls, out, the
+ * memo arrays, rights, global, level, index, shift, attempt, the restart state) in stack slots,
+ * re-checked the interface calls' type guards after each acquire load, and the table lookup on
+ * a memo miss was five dependent loads (sections, Section.desc, PageDesc, words). Here:
+ *  - Unrolled: one call of entry() per level with a constant shift, 5-level paging one extra
+ *    step in front; no loop counter, no per-level array of shifts or masks.
+ *  - Read-only: no compare-and-set, no restart, no fault word, so none of their state is
+ *    live. Whatever would write memory or fault returns false before anything is written
+ *    but the lookup memo, and the generic walk runs from the root.
+ *  - The rights of the path are one long, the AND of X86Rules.grants (U/S, R/W and XD flipped)
+ *    over the table entries, turned into a Rights set once at the leaf by X86Rules.rightsOf,
+ *    the function that is now both X86Rules.tableRights and leafRights (on x86 a table entry
+ *    restricts as a leaf does, and each right is a conjunction of grant bits, so the rights
+ *    of the ANDed grants are the AND of the rights).
+ *  - X86Format and X86Rules are final classes in fields of their own type: their calls bind
+ *    statically and inline without type guards.
+ *  - The table lookup on a memo miss is PhysicalMemory.tableWordsOrNull: pfn to words in two
+ *    array loads, no PageDesc. A null (no table there, outside RAM) leaves it to the generic
+ *    walk, whose lookup throws with its message.
+ *
+ * What keeps it equal to the generic walk. The fast path only ever answers "mapped", and only
+ * when the generic walk would answer the same without writing: it calls the same rule methods
+ * for the leaf (X86Format.isValid, outputAddress; X86Rules.checkLeaf, applyControls,
+ * updateAccessed, writeCached, leafGlobal, leafSize), reads with the same acquire loads, and
+ * declines what the generic walk would write or fault on: a table entry without A
+ * (tableAccessed would set it), a leaf whose updateAccessed differs, rights that do not cover
+ * the need. A poison word declines too, so the use-after-free report is the generic walk's,
+ * made once. Its own restatements are the table test (P set, PS clear above the last level:
+ * X86Format.isTable), the table address (PA_MASK: outputAddress of a non-PS entry) and the
+ * x86 shifts. X86WalkerDifferentialTest compares outcome, exception, log and every table
+ * word of both walkers on random 4- and 5-level graphs (60000 walks); breaking one rule in the
+ * fast path (ignoring XD in the PMD entry, or accepting a store to a clean leaf) makes it fail.
+ *
+ * Concurrency: the entries the fast path reads are read by acquire loads as the generic walk
+ * reads them, one after the other, with no re-check; a result is one the generic walk could
+ * have produced from the same reads. A race that makes it decline costs one generic walk.
+ *
+ * Measured 2026-11-22 on the 2-core VM (2.1 GHz Xeon, load 1.2-2 from other builds),
+ * x86-64 4-level, thread CPU time, builds before (generic walk) and after run alternately:
+ *  - MmuCpuTime 100000, tlbMissWalk4Level, 7 runs each: before 45.5-73.9 (min 45.5), after
+ *    32.4-69.2 (min 32.4); tlbHit before 4.7-9.3, after 4.4-8.1 (no slower).
+ *  - The 1-entry-TLB miss loop, min of 30 rounds: before 33.3-62.4 (11 runs, typical 36-40),
+ *    after 26.7-28.7 (4 runs); hits 3.0-3.5 (min) in both.
+ *  - walk() alone (direct harness): generic 31-35, this 21-22 (without the unrolling, a loop
+ *    over the levels: 29-31; without the memo, every lookup through tableWordsOrNull: 45-57).
+ *  - JMH tlbMissWalk4Level 55 +- 33 ns, tlbHit 7.2 +- 4.0 ns: wall clock on the loaded host.
+ * The issue's 25 ns goal for a miss is nearly met in thread CPU time, not in JMH's wall time.
+ */
+final class X86Walker {
+    private final HardwareWalker generic;
+    private final PhysicalMemory mem;
+    private final X86Format fmt;
+    private final X86Rules rules;
+    private final Level[] levels;
+    private final long[] entrySizes;
+    private final boolean[] leafAllowed;
+    private final int last;
+
+    X86Walker(HardwareWalker generic, Geometry geo, X86Format fmt, PhysicalMemory mem) {
+        if (geo.pageShift() != 12 || !(generic.rules() instanceof X86Rules)) {
+            throw new IllegalArgumentException("not an x86-64 geometry: " + geo);
+        }
+        this.generic = generic;
+        this.mem = mem;
+        this.fmt = fmt;
+        this.rules = (X86Rules) generic.rules();
+        this.levels = geo.levels().toArray(new Level[0]);
+        int n = levels.length;
+        this.last = n - 1;
+        this.entrySizes = new long[n];
+        this.leafAllowed = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            entrySizes[i] = geo.entrySize(levels[i]);
+            leafAllowed[i] = geo.leafAllowed(levels[i]);
+            if (geo.shift(levels[i]) != 12 + 9 * (last - i) || geo.entries(levels[i]) != 512) {
+                throw new IllegalArgumentException("not an x86-64 geometry: " + geo);
+            }
+        }
+        if (n != 4 && n != 5) {
+            throw new IllegalArgumentException("not an x86-64 geometry: " + geo);
+        }
+    }
+
+    /**
+     * As {@link HardwareWalker#walk}, with the same results and the same effects on memory: the
+     * common case here, everything else by the generic walk.
+     */
+    boolean walk(long rootPa, long va, int need, AccessKind kind, Controls ctl, WalkResult out) {
+        return common(rootPa, va, need, kind, ctl, out) || generic.walk(rootPa, va, need, kind, ctl, out);
+    }
+
+    /**
+     * The common miss: every entry present, every table entry already accessed, the leaf
+     * allowed with its accessed/dirty state already what the access sets. Reads only; false
+     * for anything else (a fault, an A/D update, a freed table, a pointer to no table), and
+     * the generic walk then walks again from the root.
+     */
+    private boolean common(long rootPa, long va, int need, AccessKind kind, Controls ctl, WalkResult out) {
+        final long[] memoPa = out.memoPa;
+        final long[][] memoWords = out.memoWords;
+        // Unrolled: a constant shift per step, no loop state (see the notes).
+        int i = 0;
+        long grants = -1L;
+        long e;
+        if (last == 4) {
+            e = entry(memoPa, memoWords, 0, rootPa, va, 48);
+            if (!accessedTable(e)) {
+                return (e & X86Format.PS) != 0 && commonLeaf(va, need, kind, ctl, out, 0, e, grants);
+            }
+            grants = X86Rules.grants(e);
+            rootPa = e & X86Format.PA_MASK;
+            i = 1;
+        }
+        e = entry(memoPa, memoWords, i, rootPa, va, 39);
+        if (!accessedTable(e)) {
+            return (e & X86Format.PS) != 0 && commonLeaf(va, need, kind, ctl, out, i, e, grants);
+        }
+        grants &= X86Rules.grants(e);
+        e = entry(memoPa, memoWords, i + 1, e & X86Format.PA_MASK, va, 30);
+        if (!accessedTable(e)) {
+            return (e & X86Format.PS) != 0 && commonLeaf(va, need, kind, ctl, out, i + 1, e, grants);
+        }
+        grants &= X86Rules.grants(e);
+        e = entry(memoPa, memoWords, i + 2, e & X86Format.PA_MASK, va, 21);
+        if (!accessedTable(e)) {
+            return (e & X86Format.PS) != 0 && commonLeaf(va, need, kind, ctl, out, i + 2, e, grants);
+        }
+        grants &= X86Rules.grants(e);
+        e = entry(memoPa, memoWords, i + 3, e & X86Format.PA_MASK, va, 12);
+        return commonLeaf(va, need, kind, ctl, out, i + 3, e, grants);
+    }
+
+    /** A table entry the common path may descend through: present, not a leaf, accessed, not poison. */
+    private boolean accessedTable(long e) {
+        return (e & (X86Format.P | X86Format.PS | X86Format.A)) == (X86Format.P | X86Format.A) && e != PageDesc.POISON;
+    }
+
+    /** The entry for {@code va} in the table at {@code tablePa}, found through level {@code i}'s memo; poison if no table there. */
+    private long entry(long[] memoPa, long[][] memoWords, int i, long tablePa, long va, int shift) {
+        long[] words = memoWords[i];
+        if (memoPa[i] != tablePa) {
+            words = mem.tableWordsOrNull(tablePa >>> 12);
+            if (words == null) {
+                return PageDesc.POISON;
+            }
+            memoPa[i] = tablePa;
+            memoWords[i] = words;
+        }
+        return Words.getAcquire(words, (int) (va >>> shift) & 511 & (words.length - 1));
+    }
+
+    /** The leaf of the common path: true with {@code out} filled if the access is allowed and the leaf needs no A/D update. */
+    private boolean commonLeaf(long va, int need, AccessKind kind, Controls ctl, WalkResult out, int i, long e, long grants) {
+        final X86Rules rules = this.rules;
+        if (e == PageDesc.POISON || !fmt.isValid(e) || !leafAllowed[i]) {
+            return false;
+        }
+        Level l = levels[i];
+        long entrySize = entrySizes[i];
+        if (rules.checkLeaf(l, e, entrySize) != null) {
+            return false;
+        }
+        int fin = rules.applyControls(X86Rules.rightsOf(grants & X86Rules.grants(e)), ctl);
+        if ((fin & need) != need || (need != 0 && rules.updateAccessed(e, kind) != e)) {
+            return false;
+        }
+        if (!rules.writeCached(e)) {
+            fin &= ~Rights.WRITE;
+        }
+        long size = rules.leafSize(l, e, entrySize);
+        long base = fmt.outputAddress(l, e);
+        out.fault = 0;
+        out.leafPa = base;
+        out.leafSize = size;
+        out.pagePa = base + (va & (size - 1) & -entrySize);
+        out.levelIndex = i;
+        out.rights = fin;
+        out.global = rules.leafGlobal(e);
+        return true;
+    }
+}
