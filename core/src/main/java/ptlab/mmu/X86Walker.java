@@ -115,9 +115,10 @@ final class X86Walker {
      * The common miss: every entry present, every table entry already accessed, the leaf
      * allowed with its accessed/dirty state already what the access sets. Reads only; false
      * for anything else (a fault, an A/D update, a freed table, a pointer to no table), and
-     * the generic walk then walks again from the root.
+     * the generic walk then walks again from the root. Package-private for the differential
+     * test, which counts the cases it answers.
      */
-    private boolean common(long rootPa, long va, int need, AccessKind kind, Controls ctl, WalkResult out) {
+    boolean common(long rootPa, long va, int need, AccessKind kind, Controls ctl, WalkResult out) {
         final long[] memoPa = out.memoPa;
         final long[][] memoWords = out.memoWords;
         // Unrolled: a constant shift per step, no loop state (see the notes).
