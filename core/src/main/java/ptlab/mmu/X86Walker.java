@@ -98,7 +98,7 @@ final class X86Walker {
                 throw new IllegalArgumentException("not an x86-64 geometry: " + geo);
             }
         }
-        if (n != 4 && n != 5) {
+        if ((n != 4 && n != 5) || levels[last] != Level.PTE || !leafAllowed[last] || entrySizes[last] != 4096) {
             throw new IllegalArgumentException("not an x86-64 geometry: " + geo);
         }
     }
@@ -119,6 +119,101 @@ final class X86Walker {
      * test, which counts the cases it answers.
      */
     boolean common(long rootPa, long va, int need, AccessKind kind, Controls ctl, WalkResult out) {
+        return last == 3 ? common4(rootPa, va, need, kind, ctl, out) : commonAny(rootPa, va, need, kind, ctl, out);
+    }
+
+    /**
+     * {@link #common} for 4-level paging (PGD, PUD, PMD, PTE): the memo in fields, the level
+     * indices constants and the PTE leaf in {@link #pteLeaf}. See "4-level" in the notes.
+     */
+    private boolean common4(long rootPa, long va, int need, AccessKind kind, Controls ctl, WalkResult out) {
+        long[] w = out.x4W0;
+        if (out.x4Pa0 != rootPa) {
+            if ((w = mem.tableWordsOrNull(rootPa >>> 12)) == null) {
+                return false;
+            }
+            out.x4Pa0 = rootPa;
+            out.x4W0 = w;
+        }
+        long e = Words.getAcquire(w, (int) (va >>> 39) & 511 & (w.length - 1));
+        if (!accessedTable(e)) {
+            return (e & X86Format.PS) != 0 && commonLeaf(va, need, kind, ctl, out, 0, e, -1L);
+        }
+        long grants = X86Rules.grants(e);
+        long pa = e & X86Format.PA_MASK;
+        w = out.x4W1;
+        if (out.x4Pa1 != pa) {
+            if ((w = mem.tableWordsOrNull(pa >>> 12)) == null) {
+                return false;
+            }
+            out.x4Pa1 = pa;
+            out.x4W1 = w;
+        }
+        e = Words.getAcquire(w, (int) (va >>> 30) & 511 & (w.length - 1));
+        if (!accessedTable(e)) {
+            return (e & X86Format.PS) != 0 && commonLeaf(va, need, kind, ctl, out, 1, e, grants);
+        }
+        grants &= X86Rules.grants(e);
+        pa = e & X86Format.PA_MASK;
+        w = out.x4W2;
+        if (out.x4Pa2 != pa) {
+            if ((w = mem.tableWordsOrNull(pa >>> 12)) == null) {
+                return false;
+            }
+            out.x4Pa2 = pa;
+            out.x4W2 = w;
+        }
+        e = Words.getAcquire(w, (int) (va >>> 21) & 511 & (w.length - 1));
+        if (!accessedTable(e)) {
+            return (e & X86Format.PS) != 0 && commonLeaf(va, need, kind, ctl, out, 2, e, grants);
+        }
+        grants &= X86Rules.grants(e);
+        pa = e & X86Format.PA_MASK;
+        w = out.x4W3;
+        if (out.x4Pa3 != pa) {
+            if ((w = mem.tableWordsOrNull(pa >>> 12)) == null) {
+                return false;
+            }
+            out.x4Pa3 = pa;
+            out.x4W3 = w;
+        }
+        e = Words.getAcquire(w, (int) (va >>> 12) & 511 & (w.length - 1));
+        return pteLeaf(va, need, kind, ctl, out, e, grants);
+    }
+
+    /**
+     * {@link #commonLeaf} for a 4K leaf (level PTE, index {@link #last}, always a leaf on
+     * x86): the same rule calls with the level and size constant, which C2 folds.
+     */
+    private boolean pteLeaf(long va, int need, AccessKind kind, Controls ctl, WalkResult out, long e, long grants) {
+        final X86Rules rules = this.rules;
+        if (e == PageDesc.POISON || !fmt.isValid(e)) {
+            return false;
+        }
+        if (rules.checkLeaf(Level.PTE, e, 4096) != null) {
+            return false;
+        }
+        int fin = rules.applyControls(X86Rules.rightsOf(grants & X86Rules.grants(e)), ctl);
+        if ((fin & need) != need || (need != 0 && rules.updateAccessed(e, kind) != e)) {
+            return false;
+        }
+        if (!rules.writeCached(e)) {
+            fin &= ~Rights.WRITE;
+        }
+        long size = rules.leafSize(Level.PTE, e, 4096);
+        long base = fmt.outputAddress(Level.PTE, e);
+        out.fault = 0;
+        out.leafPa = base;
+        out.leafSize = size;
+        out.pagePa = base + (va & (size - 1) & -4096L);
+        out.levelIndex = last;
+        out.rights = fin;
+        out.global = rules.leafGlobal(e);
+        return true;
+    }
+
+    /** {@link #common} for any depth (4 or 5 levels), the memo in the generic walk's arrays. */
+    private boolean commonAny(long rootPa, long va, int need, AccessKind kind, Controls ctl, WalkResult out) {
         final long[] memoPa = out.memoPa;
         final long[][] memoWords = out.memoWords;
         // Unrolled: a constant shift per step, no loop state (see the notes).
