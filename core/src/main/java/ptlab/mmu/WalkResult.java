@@ -34,6 +34,9 @@ final class WalkResult {
     long[] x4W1;
     long[] x4W2;
     long[] x4W3;
+    /** The PTE level's second way: the table used before x4Pa3 (see X86Walker's notes). */
+    long x4Pa3b = -1;
+    long[] x4W3b;
 
     WalkResult() {
         java.util.Arrays.fill(memoPa, -1L);

@@ -169,11 +169,17 @@ final class X86Walker {
         }
         grants &= X86Rules.grants(e);
         pa = e & X86Format.PA_MASK;
-        w = out.x4W3;
-        if (out.x4Pa3 != pa) {
+        // Two ways at the PTE level: the last two PTE tables (see "4-level" in the notes).
+        if (out.x4Pa3 == pa) {
+            w = out.x4W3;
+        } else if (out.x4Pa3b == pa) {
+            w = out.x4W3b;
+        } else {
             if ((w = mem.tableWordsOrNull(pa >>> 12)) == null) {
                 return false;
             }
+            out.x4Pa3b = out.x4Pa3;
+            out.x4W3b = out.x4W3;
             out.x4Pa3 = pa;
             out.x4W3 = w;
         }
