@@ -67,6 +67,30 @@ import ptlab.phys.Words;
  *    over the levels: 29-31; without the memo, every lookup through tableWordsOrNull: 45-57).
  *  - JMH tlbMissWalk4Level 55 +- 33 ns, tlbHit 7.2 +- 4.0 ns: wall clock on the loaded host.
  * The issue's 25 ns goal for a miss is nearly met in thread CPU time, not in JMH's wall time.
+ *
+ * 4-level (common4, pteLeaf; 2026-11-23). perf of the loop above (the 1-entry-TLB miss loop,
+ * cpu-clock, perf map): common 72-76% of the samples, spread thin over 6.5 KB of code that
+ * served 4 and 5 levels (the level index a variable, so every memo access an array load with
+ * its range check, levels[i], entrySizes[i] and leafAllowed[i] loaded at the leaf), and the
+ * PTE-level memo miss (the benchmark alternates between two PTE tables) a chain of three
+ * dependent loads after the PMD entry (sections, the section's words, their length). Now:
+ *  - common4: the 4-level walk with the memo in WalkResult fields (x4Pa0..3, x4W0..3: no
+ *    array, no range check), level indices constant; 5-level keeps the array path (commonAny).
+ *  - pteLeaf: commonLeaf for the 4K leaf with Level.PTE and 4096 constant; the same rule
+ *    calls (checkLeaf, leafSize and outputAddress fold to their PTE cases). The constructor
+ *    rejects a geometry whose last level is not a 4K PTE.
+ *  - Two ways at the PTE level (x4Pa3b, x4W3b: the PTE table used before the last): any
+ *    access pattern alternating between two PTE tables (code and stack, the benchmark) finds
+ *    both. Random misses over a GiB gain nothing from it: their PTE tables differ each time.
+ * Negative controls run against X86WalkerDifferentialTest (each failed, then reverted): PMD
+ * XD ignored in common4; a store to a clean PTE accepted in pteLeaf; the second way answering
+ * the first way's words.
+ * Measured (same host, thread CPU time, the 1-entry-TLB miss loop, min of 30 rounds, builds
+ * run alternately; the host has a "slow mode" where a whole run is 1.7-2x slower, hits too,
+ * left out): before 26.5-31.6 ns per miss (7 runs), the fields and pteLeaf alone 23.5-25.4
+ * (3 runs), with the two ways 20.4-23.5 (8 runs); hits 3.2-3.7 in all. perf after: common4
+ * 65% (3.6 KB of code), CpuMmu.slowPath 22%, the caller's inlined probe 13%.
+ */
  */
 final class X86Walker {
     private final HardwareWalker generic;
