@@ -91,7 +91,6 @@ import ptlab.phys.Words;
  * (3 runs), with the two ways 20.4-23.5 (8 runs); hits 3.2-3.7 in all. perf after: common4
  * 65% (3.6 KB of code), CpuMmu.slowPath 22%, the caller's inlined probe 13%.
  */
- */
 final class X86Walker {
     private final HardwareWalker generic;
     private final PhysicalMemory mem;
