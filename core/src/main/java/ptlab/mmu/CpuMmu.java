@@ -79,6 +79,10 @@ import ptlab.pgtable.Mm;
  * range checks and the bMask load (56 instructions): hits 3.65-3.77 ns against 3.39 (min of 30
  * rounds, plain loop, alternating builds): no gain, reverted. The hit is at the floor the
  * previous measurements found for the bare direct-mapped lookup (2.9-3.8 ns on this host).
+ * JMH the same day (-f 2 -wi 3 -i 5, load about 2): tlbHit 6.9 +- 2.3 ns (iterations
+ * 4.1-8.4), tlbHitSingleCall 5.0 +- 2.0 (3.9-7.6, JMH's per-invocation cost included): the
+ * batched loop is no cheaper per hit than one call per invocation, so the stack traffic
+ * around the slowPath call in the batch loop (above) is what it measures beyond the lookup.
  */
 public final class CpuMmu {
     private static final VarHandle REQUESTED;

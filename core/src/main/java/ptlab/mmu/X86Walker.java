@@ -90,6 +90,11 @@ import ptlab.phys.Words;
  * left out): before 26.5-31.6 ns per miss (7 runs), the fields and pteLeaf alone 23.5-25.4
  * (3 runs), with the two ways 20.4-23.5 (8 runs); hits 3.2-3.7 in all. perf after: common4
  * 65% (3.6 KB of code), CpuMmu.slowPath 22%, the caller's inlined probe 13%.
+ * JMH (MmuBench -f 2 -wi 3 -w 1s -i 5 -r 1s, load 1.7-2.2, wall clock): tlbMissWalk4Level
+ * 29.2 +- 11.1 ns against 45.8 +- 17 before; per iteration one fork 22.2-26.1, the other
+ * 23.8 then 37.2-38.2 (the slow mode). The 25 ns goal is met on the host's quiet iterations
+ * only. Not tried yet: inlining common4 into slowPath (C2 keeps it a call: too big), which
+ * would save the spills around the call.
  */
 final class X86Walker {
     private final HardwareWalker generic;
