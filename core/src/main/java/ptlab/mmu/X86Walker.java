@@ -93,7 +93,9 @@ import ptlab.phys.Words;
  * JMH (MmuBench -f 2 -wi 3 -w 1s -i 5 -r 1s, load 1.7-2.2, wall clock): tlbMissWalk4Level
  * 29.2 +- 11.1 ns against 45.8 +- 17 before; per iteration one fork 22.2-26.1, the other
  * 23.8 then 37.2-38.2 (the slow mode). The 25 ns goal is met on the host's quiet iterations
- * only. Not tried yet: inlining common4 into slowPath (C2 keeps it a call: too big), which
+ * only. MmuCpuTime 100000, two runs per build, alternating: tlbMissWalk4Level before 67.4 and
+ * 34.0, after 21.4 and 44.7 (each build had one slow-mode run; the hit 9.4/5.5 before,
+ * 4.2/9.4 after, the same way round). Not tried yet: inlining common4 into slowPath (C2 keeps it a call: too big), which
  * would save the spills around the call.
  */
 final class X86Walker {
