@@ -66,6 +66,23 @@ import ptlab.pgtable.Mm;
  * with acquire, for the inbox. An acquire load here made C2 reload every field after it on
  * every translation: 4.1-6.5 ns per hit against 3.1-4.2 ns (a plain loop over 256 hot
  * addresses, alternating builds; removing the check entirely gave no less).
+ *
+ * Hit path in machine code (2026-11-23, perf annotate of MmuBench.tlbHit's batch loop inlined
+ * into a plain harness, C2): about 58 instructions per hit. Of those, 11 are stack traffic
+ * the slowPath call causes: the call is in the loop, the hit path rejoins after it, and C2
+ * keeps the loop's sum, counter and the call's arguments in stack slots, stored and reloaded
+ * every iteration; 3 are range checks (hot[], t[i], t[i + 1]); the CpuMmu fields (bTlb,
+ * vaMask, baseShift, bMask, asidTag, requested, seen, topShift, baseOffset) are reloaded every
+ * iteration, independent loads off the critical path (va, vpn, index, key, compare). The
+ * global-key compare is out of line (never taken for a user page). Tried: both TLB indices
+ * masked with t.length - 1 ({@code t[x & m]}, {@code t[(x | 1) & m]}), which removes both
+ * range checks and the bMask load (56 instructions): hits 3.65-3.77 ns against 3.39 (min of 30
+ * rounds, plain loop, alternating builds): no gain, reverted. The hit is at the floor the
+ * previous measurements found for the bare direct-mapped lookup (2.9-3.8 ns on this host).
+ * JMH the same day (-f 2 -wi 3 -i 5, load about 2): tlbHit 6.9 +- 2.3 ns (iterations
+ * 4.1-8.4), tlbHitSingleCall 5.0 +- 2.0 (3.9-7.6, JMH's per-invocation cost included): the
+ * batched loop is no cheaper per hit than one call per invocation, so the stack traffic
+ * around the slowPath call in the batch loop (above) is what it measures beyond the lookup.
  */
 public final class CpuMmu {
     private static final VarHandle REQUESTED;

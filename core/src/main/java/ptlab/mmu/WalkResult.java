@@ -21,6 +21,22 @@ final class WalkResult {
     /** Per level: the last table PA walked through and its descriptor's words (see HardwareWalker's notes). */
     final long[] memoPa = new long[5];
     final long[][] memoWords = new long[5][];
+    /*
+     * X86Walker's 4-level memo, the same lookup cache as memoPa/memoWords in fields: no array
+     * load or range check per level (see X86Walker's notes). Kept apart from the generic memo:
+     * each is only a cache of the fixed pfn -> words mapping.
+     */
+    long x4Pa0 = -1;
+    long x4Pa1 = -1;
+    long x4Pa2 = -1;
+    long x4Pa3 = -1;
+    long[] x4W0;
+    long[] x4W1;
+    long[] x4W2;
+    long[] x4W3;
+    /** The PTE level's second way: the table used before x4Pa3 (see X86Walker's notes). */
+    long x4Pa3b = -1;
+    long[] x4W3b;
 
     WalkResult() {
         java.util.Arrays.fill(memoPa, -1L);
