@@ -243,15 +243,7 @@ final class HardwareWalker {
         if (!rules.writeCached(e)) {
             fin &= ~Rights.WRITE;
         }
-        long size = rules.leafSize(l, e, entrySize);
-        long base = fmt.outputAddress(l, e);
-        out.fault = 0;
-        out.leafPa = base;
-        out.leafSize = size;
-        out.pagePa = base + (va & (size - 1) & -entrySize);
-        out.levelIndex = i;
-        out.rights = fin;
-        out.global = global || rules.leafGlobal(e);
+        out.mapped(va, fmt.outputAddress(l, e), rules.leafSize(l, e, entrySize), entrySize, i, fin, global || rules.leafGlobal(e));
         return 1;
     }
 

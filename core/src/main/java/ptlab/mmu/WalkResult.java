@@ -41,4 +41,19 @@ final class WalkResult {
     WalkResult() {
         java.util.Arrays.fill(memoPa, -1L);
     }
+
+    /**
+     * Records a translation: the leaf of {@code size} bytes at {@code base} on level
+     * {@code levelIndex}, granule {@code entrySize} (the level's entry size), and the page of
+     * {@code va} within it. The one place every walker fills a mapped result.
+     */
+    void mapped(long va, long base, long size, long entrySize, int levelIndex, int rights, boolean global) {
+        fault = 0;
+        leafPa = base;
+        leafSize = size;
+        pagePa = base + (va & (size - 1) & -entrySize);
+        this.levelIndex = levelIndex;
+        this.rights = rights;
+        this.global = global;
+    }
 }

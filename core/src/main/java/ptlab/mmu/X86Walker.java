@@ -236,15 +236,7 @@ final class X86Walker {
         if (!rules.writeCached(e)) {
             fin &= ~Rights.WRITE;
         }
-        long size = rules.leafSize(Level.PTE, e, 4096);
-        long base = fmt.outputAddress(Level.PTE, e);
-        out.fault = 0;
-        out.leafPa = base;
-        out.leafSize = size;
-        out.pagePa = base + (va & (size - 1) & -4096L);
-        out.levelIndex = last;
-        out.rights = fin;
-        out.global = rules.leafGlobal(e);
+        out.mapped(va, fmt.outputAddress(Level.PTE, e), rules.leafSize(Level.PTE, e, 4096), 4096, last, fin, rules.leafGlobal(e));
         return true;
     }
 
@@ -321,15 +313,7 @@ final class X86Walker {
         if (!rules.writeCached(e)) {
             fin &= ~Rights.WRITE;
         }
-        long size = rules.leafSize(l, e, entrySize);
-        long base = fmt.outputAddress(l, e);
-        out.fault = 0;
-        out.leafPa = base;
-        out.leafSize = size;
-        out.pagePa = base + (va & (size - 1) & -entrySize);
-        out.levelIndex = i;
-        out.rights = fin;
-        out.global = rules.leafGlobal(e);
+        out.mapped(va, fmt.outputAddress(l, e), rules.leafSize(l, e, entrySize), entrySize, i, fin, rules.leafGlobal(e));
         return true;
     }
 }
