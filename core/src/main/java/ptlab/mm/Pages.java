@@ -24,9 +24,6 @@ final class Pages {
             return;
         }
         PhysicalMemory mem = k.alloc.memory();
-        if (mem.tryGetDataHead(pfn)) {
-            return; // the common case, checked in one lookup; a tail frame or a bad reference goes on
-        }
         long head = folioHead(k, pfn, "get", caller);
         if (head >= 0) {
             mem.getPage(head);
@@ -53,10 +50,6 @@ final class Pages {
     private static long drop(Kernel k, long pfn, String caller) {
         if (k.isZeroPfn(pfn)) {
             return -1;
-        }
-        int left = k.alloc.memory().tryPutDataHead(pfn);
-        if (left >= 0) {
-            return left == 0 ? pfn : -1; // the common case, checked in one lookup
         }
         long head = folioHead(k, pfn, "put", caller);
         if (head < 0) {

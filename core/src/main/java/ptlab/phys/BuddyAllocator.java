@@ -303,10 +303,7 @@ public final class BuddyAllocator {
             throw badFree(s, off, pfn, 0);
         }
         s.refcount[off] = 0;
-        PageDesc d = s.desc[off]; // poisonFreed(pfn, 0) without a second section lookup
-        if (d != null) {
-            d.poison();
-        }
+        mem.poisonFreed(pfn, 0);
         Section.STATE.setOpaque(s.state, off, Section.PCP);
     }
 

@@ -267,66 +267,6 @@ public final class PhysicalMemory {
         return v - 1;
     }
 
-    /**
-     * {@code folio_get} on the head of a data folio, checked in one section lookup: raises the
-     * count of {@code pfn} and returns true if it is the head of an allocated block that holds
-     * a reference and is no live table. Otherwise returns false and changes nothing; the
-     * caller's checked path then names what is wrong (or finds the head of a tail frame).
-     */
-    public boolean tryGetDataHead(long pfn) {
-        int[] counts = dataHeadCounts(pfn);
-        if (counts == null) {
-            return false;
-        }
-        int off = offset(pfn);
-        int v;
-        do {
-            v = (int) REFCOUNT.getVolatile(counts, off);
-            if (v <= 0) {
-                return false;
-            }
-        } while (!REFCOUNT.compareAndSet(counts, off, v, v + 1));
-        return true;
-    }
-
-    /**
-     * {@code folio_put}'s count drop on the head of a data folio, as {@link #tryGetDataHead}:
-     * the new count, or -1 with nothing changed if {@code pfn} is no such head. The caller
-     * frees the block at 0.
-     */
-    public int tryPutDataHead(long pfn) {
-        int[] counts = dataHeadCounts(pfn);
-        if (counts == null) {
-            return -1;
-        }
-        int off = offset(pfn);
-        int v;
-        do {
-            v = (int) REFCOUNT.getVolatile(counts, off);
-            if (v <= 0) {
-                return -1;
-            }
-        } while (!REFCOUNT.compareAndSet(counts, off, v, v - 1));
-        return v - 1;
-    }
-
-    /** The reference counts of {@code pfn}'s section if it is an allocated block head that is no live table; else null. */
-    private int[] dataHeadCounts(long pfn) {
-        if (pfn < 0 || pfn >= frames) {
-            return null;
-        }
-        Section s = section(pfn);
-        if (s == null) {
-            return null;
-        }
-        int off = offset(pfn);
-        if (s.state[off] != Section.ALLOCATED_HEAD) {
-            return null;
-        }
-        PageDesc d = s.desc[off];
-        return d == null || d.poisoned() ? s.refcount : null;
-    }
-
     /** The section of a frame the caller claims is in use; never-allocated memory has none. */
     private Section sectionOfUsed(long pfn, String op) {
         checkPfn(pfn);

@@ -12,11 +12,9 @@ import ptlab.phys.Gfp;
 import ptlab.phys.PhysicalMemory;
 
 /**
- * Folio references ({@link Pages}): the one-lookup path for a block head
- * ({@link PhysicalMemory#tryGetDataHead}) and the checked path behind it must agree: a tail
- * frame counts on its head, the last put frees the block, and a reference on a free frame or
- * a live table is reported and changes nothing. (The put side of the last is
- * HugeWriteFaultRaceTest#putOnAFreeFrameOrATableIsReportedNotFreed.)
+ * Folio references ({@link Pages}): a tail frame counts on its head, the last put frees the
+ * block, and a reference on a free frame or a live table is reported and changes nothing.
+ * (The put side of the last is HugeWriteFaultRaceTest#putOnAFreeFrameOrATableIsReportedNotFreed.)
  */
 class PagesTest {
     @RegisterExtension
