@@ -42,7 +42,8 @@ import ptlab.pgtable.Mm;
  * acquires), the canonical check, then the block sets (skipped until a block entry was ever
  * filled), the base set again only if a drain ran since the fast path probed it, then the walk
  * from the cached root (X86Walker on x86-64, which falls back to HardwareWalker; the branch on
- * the null field is the same way on every miss of a machine). A THP hit thus costs one base probe and one block probe: random
+ * the null field goes the same way on every miss of a machine). A THP hit thus costs one base
+ * probe and one block probe: random
  * accesses over a GiB of 2M pages went from 15-20 to 8.7-9.4 ns per translation (thread CPU
  * time, min of three alternating runs of 77M translations each, noisy host).
  *
@@ -67,7 +68,7 @@ import ptlab.pgtable.Mm;
  * every translation: 4.1-6.5 ns per hit against 3.1-4.2 ns (a plain loop over 256 hot
  * addresses, alternating builds; removing the check entirely gave no less).
  *
- * Hit path in machine code (2026-11-23, perf annotate of MmuBench.tlbHit's batch loop inlined
+ * Hit path in machine code (2026-11-22, perf annotate of MmuBench.tlbHit's batch loop inlined
  * into a plain harness, C2): about 58 instructions per hit. Of those, 11 are stack traffic
  * the slowPath call causes: the call is in the loop, the hit path rejoins after it, and C2
  * keeps the loop's sum, counter and the call's arguments in stack slots, stored and reloaded
@@ -108,7 +109,7 @@ public final class CpuMmu {
     private final Mmu mmu;
     private final int id;
     private final HardwareWalker walker;
-    /** The x86-64 walk, null elsewhere: every walk of this CPU goes through {@link #walk}. */
+    /** The x86-64 walk, null elsewhere: slowPath and auditWalk walk through it when it is set. */
     private final X86Walker x86Walker;
     private final WalkResult scratch = new WalkResult();
     private final int topShift;
