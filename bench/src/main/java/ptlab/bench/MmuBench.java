@@ -37,7 +37,8 @@ import ptlab.pgtable.KernelConfig;
  * a batch the translations are independent, so the host CPU may overlap their cache misses;
  * that holds for the baseline as it does for the TLB, and for an emulator's independent loads.
  * {@link #tlbHitSingleCall} is one translation per invocation, harness cost included, for
- * comparison with the batched {@link #tlbHit}.
+ * comparison with the batched {@link #tlbHit}; {@link #harnessSingleCall} is the same call with no
+ * translation, the harness's share of it.
  *
  * <p>TLB sizes: {@code cpu} has the default TLB (1024 base entries, 64 per block size), which
  * covers 4 MiB of 4K pages: random accesses over a GiB miss almost always and walk.
@@ -126,6 +127,15 @@ public class MmuBench {
     @Benchmark
     public long tlbHitSingleCall() {
         return cpu.translatePa(hot[i++ & 15], AccessKind.READ, Privilege.USER);
+    }
+
+    /**
+     * {@link #tlbHitSingleCall} without the translation: the same field and array loads and
+     * the same per-invocation harness, so the difference of the two is what a hit adds.
+     */
+    @Benchmark
+    public long harnessSingleCall() {
+        return hot[i++ & 15];
     }
 
     /** TLB hits on 16 pages. */
