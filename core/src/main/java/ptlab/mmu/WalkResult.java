@@ -22,21 +22,24 @@ final class WalkResult {
     final long[] memoPa = new long[5];
     final long[][] memoWords = new long[5][];
     /*
-     * X86Walker's 4-level memo, the same lookup cache as memoPa/memoWords in fields: no array
-     * load or range check per level (see X86Walker's notes). Kept apart from the generic memo:
-     * each is only a cache of the fixed pfn -> words mapping.
+     * X86Walker's memo, the same lookup cache as memoPa/memoWords, one object per x86 level
+     * (PML5, PML4, PDPT, PD, PT): no array index or range check per level (see X86Walker's
+     * notes). Kept apart from the generic memo: each is only a cache of the fixed pfn -> words
+     * mapping.
      */
-    long x4Pa0 = -1;
-    long x4Pa1 = -1;
-    long x4Pa2 = -1;
-    long x4Pa3 = -1;
-    long[] x4W0;
-    long[] x4W1;
-    long[] x4W2;
-    long[] x4W3;
-    /** The PTE level's second way: the table used before x4Pa3 (see X86Walker's notes). */
-    long x4Pa3b = -1;
-    long[] x4W3b;
+    final TableMemo pml5 = new TableMemo();
+    final TableMemo pml4 = new TableMemo();
+    final TableMemo pdpt = new TableMemo();
+    final TableMemo pd = new TableMemo();
+    final TableMemo pt = new TableMemo();
+    /** The PTE level's second way: the PTE table used before {@link #pt} (see X86Walker's notes). */
+    final TableMemo ptBefore = new TableMemo();
+
+    /** One level's memo: the last table PA walked through there and its words. */
+    static final class TableMemo {
+        long pa = -1;
+        long[] words;
+    }
 
     WalkResult() {
         java.util.Arrays.fill(memoPa, -1L);
