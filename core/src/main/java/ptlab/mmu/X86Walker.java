@@ -50,8 +50,10 @@ import ptlab.phys.Words;
  * made once. Its own restatements are the table test (P set, PS clear above the last level:
  * X86Format.isTable), the table address (PA_MASK: outputAddress of a non-PS entry) and the
  * x86 shifts. X86WalkerDifferentialTest compares outcome, exception, log and every table
- * word of both walkers on random 4- and 5-level graphs (60000 walks); breaking one rule in the
- * fast path (ignoring XD in the PMD entry, or accepting a store to a clean leaf) makes it fail.
+ * word of both walkers on random 4- and 5-level graphs (about 90000 walks, half of the
+ * accesses walked twice so that the second finds the A/D bits set; the fast path alone
+ * answers 3-5% of them, a floor the test asserts); breaking one rule in the fast path
+ * (ignoring XD in the PMD entry, or accepting a store to a clean leaf) makes it fail.
  *
  * Concurrency: the entries the fast path reads are read by acquire loads as the generic walk
  * reads them, one after the other, with no re-check; a result is one the generic walk could
