@@ -191,21 +191,21 @@ final class X86Walker {
         grants &= X86Rules.grants(e);
         long pa = e & X86Format.PA_MASK;
         // Two ways at the PTE level: the last two PTE tables (see "4-level" in the notes).
-        WalkResult.TableMemo last = out.pt;
-        WalkResult.TableMemo before = out.ptBefore;
+        WalkResult.TableMemo newest = out.pt;
+        WalkResult.TableMemo older = out.ptBefore;
         long[] w;
-        if (last.pa == pa) {
-            w = last.words;
-        } else if (before.pa == pa) {
-            w = before.words;
+        if (newest.pa == pa) {
+            w = newest.words;
+        } else if (older.pa == pa) {
+            w = older.words;
         } else {
             if ((w = mem.tableWordsOrNull(pa >>> 12)) == null) {
                 return false;
             }
-            before.pa = last.pa;
-            before.words = last.words;
-            last.pa = pa;
-            last.words = w;
+            older.pa = newest.pa;
+            older.words = newest.words;
+            newest.pa = pa;
+            newest.words = w;
         }
         return pteLeaf(va, need, kind, ctl, out, Words.getAcquire(w, (int) (va >>> 12) & 511 & (w.length - 1)), grants);
     }
