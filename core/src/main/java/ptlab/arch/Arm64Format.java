@@ -243,12 +243,7 @@ public final class Arm64Format implements PteFormat {
      */
     private static final int LEAF_INDEX = 511;
     private static final int LEAF_BLOCK = 512;
-    private static final long[] LEAF_BITS = new long[2 * LEAF_BLOCK];
-
-    static {
-        ProtTable.fillLeafBits(LEAF_BITS, 0, p -> leafBits(true, p));
-        ProtTable.fillLeafBits(LEAF_BITS, LEAF_BLOCK, p -> leafBits(false, p));
-    }
+    private static final long[] LEAF_BITS = ProtTable.leafBitsTable(LEAF_BLOCK, p -> leafBits(true, p), p -> leafBits(false, p));
 
     /** The flag bits of a page (L3) or block leaf with {@code prot}, without the address and PTE_MAYBE_SHARED. */
     private static long leafBits(boolean page, PageProt prot) {

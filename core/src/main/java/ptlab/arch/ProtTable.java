@@ -44,13 +44,23 @@ final class ProtTable {
     }
 
     /**
-     * Fills a format's encode table: {@code bits} of every value, at {@code offset} plus the
-     * value's index (the formats keep page and block/huge leaves in two halves of one table).
+     * A format's encode table: for each kind of leaf ({@code kinds[k]}: the bits of a leaf of
+     * that kind with a given value), the bits of every value at {@code k * stride} plus the
+     * value's index (the formats keep page and block/huge leaves in the halves of one table;
+     * a power-of-two stride lets them mask the index instead of checking its range).
      */
-    static void fillLeafBits(long[] table, int offset, java.util.function.ToLongFunction<PageProt> bits) {
-        for (int i = 0; i < SIZE; i++) {
-            table[offset + i] = bits.applyAsLong(ALL[i]);
+    @SafeVarargs
+    static long[] leafBitsTable(int stride, java.util.function.ToLongFunction<PageProt>... kinds) {
+        if (stride < SIZE) {
+            throw new IllegalArgumentException("stride " + stride + " < " + SIZE + " values");
         }
+        long[] table = new long[kinds.length * stride];
+        for (int k = 0; k < kinds.length; k++) {
+            for (int i = 0; i < SIZE; i++) {
+                table[k * stride + i] = kinds[k].applyAsLong(ALL[i]);
+            }
+        }
+        return table;
     }
 
     /**

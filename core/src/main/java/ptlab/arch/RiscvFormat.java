@@ -169,11 +169,7 @@ public final class RiscvFormat implements PteFormat {
      * the table's known length let the JIT drop the range check.
      */
     private static final int LEAF_INDEX = 511;
-    private static final long[] LEAF_BITS = new long[LEAF_INDEX + 1];
-
-    static {
-        ProtTable.fillLeafBits(LEAF_BITS, 0, RiscvFormat::leafBits);
-    }
+    private static final long[] LEAF_BITS = ProtTable.leafBitsTable(LEAF_INDEX + 1, RiscvFormat::leafBits);
 
     private static long leafBits(PageProt prot) {
         long e = PBMT_BITS[prot.type().ordinal()] | (prot.young() ? A : 0) | (prot.dirty() ? D : 0);

@@ -123,12 +123,7 @@ public final class X86Format implements PteFormat {
      */
     private static final int LEAF_INDEX = 511;
     private static final int LEAF_HUGE = 512;
-    private static final long[] LEAF_BITS = new long[2 * LEAF_HUGE];
-
-    static {
-        ProtTable.fillLeafBits(LEAF_BITS, 0, p -> leafBits(false, p));
-        ProtTable.fillLeafBits(LEAF_BITS, LEAF_HUGE, p -> leafBits(true, p));
-    }
+    private static final long[] LEAF_BITS = ProtTable.leafBitsTable(LEAF_HUGE, p -> leafBits(false, p), p -> leafBits(true, p));
 
     /** The flag bits of a leaf with {@code prot}, PS set for a 2M/1G leaf ({@code pfn_pte} without the address). */
     private static long leafBits(boolean huge, PageProt prot) {
