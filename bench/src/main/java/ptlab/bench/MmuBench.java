@@ -74,6 +74,9 @@ public class MmuBench {
     private long[] random;
     private long[] randomThp;
     private HashMap<Long, Long> pageMap;
+    /** The floor's direct-mapped table of [vpn, pa | 1] pairs: 1024 pairs (the default TLB's size) and 2^18 (the emulator's). */
+    private long[] floorSmall;
+    private long[] floorEmu;
     private int i;
 
     @Setup(Level.Trial)
@@ -111,10 +114,25 @@ public class MmuBench {
             pageMap.put(va >>> 12, pa);
             emu.translatePa(va, AccessKind.READ, Privilege.USER);
         }
+        floorSmall = emptyPairs(1024);
+        floorEmu = emptyPairs(1 << 18);
+        for (long va = BASE; va < BASE + GIB; va += 4096) {
+            floorLookup(floorEmu, va);
+        }
+        for (long va = BASE; va < BASE + 64 * 4096; va += 4096) {
+            floorLookup(floorSmall, va); // misses: the floor's profile sees fills, as translatePa's does
+        }
         // The hot pages were evicted by the fill above: bring them back so that tlbHit measures hits only.
         for (long va : hot) {
             cpu.translatePa(va, AccessKind.READ, Privilege.USER);
         }
+    }
+
+    /** A floor table of {@code n} empty pairs (key -1: no vpn). */
+    private static long[] emptyPairs(int n) {
+        long[] t = new long[2 * n];
+        java.util.Arrays.fill(t, -1L);
+        return t;
     }
 
     private static void check(boolean ok, String what) {
@@ -195,6 +213,61 @@ public class MmuBench {
             sum += map.get(va >>> 12) | (va & 4095);
         }
         return sum;
+    }
+
+    /**
+     * The floor: {@link #tlbHit}'s loop over the bare lookup of a direct-mapped table of
+     * [vpn, pa | 1] pairs, with no ASID, no access check beyond one bit, no shootdown check and
+     * no canonical check, its miss path a call as translatePa's. What any software TLB hit
+     * costs in this loop on this host: the distance of {@link #tlbHit} from it is what
+     * translatePa's checks add.
+     */
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public long tlbHitFloor() {
+        long[] t = floorSmall;
+        long sum = 0;
+        for (int j = 0; j < BATCH; j++) {
+            sum += floorLookup(t, hot[j & 15]);
+        }
+        return sum;
+    }
+
+    /** The floor of {@link #random1GiB4KEmulatorTlb}: the same addresses through the bare lookup of a 2^18-pair table. */
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public long random1GiB4KFloor() {
+        long[] t = floorEmu;
+        long[] r = random;
+        int base = i;
+        i = base + BATCH;
+        long sum = 0;
+        for (int j = 0; j < BATCH; j++) {
+            sum += floorLookup(t, r[(base + j) & (RANDOM - 1)]);
+        }
+        return sum;
+    }
+
+    private long floorLookup(long[] t, long va) {
+        long vpn = va >>> 12;
+        int x = ((int) vpn & ((t.length >> 1) - 1)) << 1;
+        long k = t[x];
+        long v = t[x + 1];
+        if (k == vpn && (v & 1) != 0) {
+            return (v & ~4095L) | (va & 4095);
+        }
+        return floorFill(t, x, va);
+    }
+
+    /** The floor's miss: the page map's pa, filled into the slot. Not inlined, as translatePa's slowPath. */
+    private long floorFill(long[] t, int x, long va) {
+        Long pa = pageMap.get(va >>> 12);
+        if (pa == null) {
+            return -1;
+        }
+        t[x] = va >>> 12;
+        t[x + 1] = (pa & ~4095L) | 1;
+        return pa | (va & 4095);
     }
 
     private long randomBatch(CpuMmu c, long[] r) {
