@@ -21,11 +21,20 @@ import ptlab.pgtable.Mm;
  * Implementation notes.
  *
  * TLB: one direct-mapped set per level that may hold leaves (the base-page set is fields of
- * this class, the block sets are BlockSet objects). A key is the VPN of the address folded to
- * vaBits+1 bits (bit vaBits tells the halves apart), OR-ed with the ASID at bit 47, or with the
- * reserved tag 0xFFFF for global entries. A hit needs the key (own ASID or global) and the
- * right bit; a right that is missing falls through to the walk, which may then update the
- * dirty state and refill (a store through an entry filled by a load).
+ * this class, the block sets are BlockSet objects). A key is the whole page number of the
+ * address, {@code va >>> shift} (at most 52 bits: every bit of the va above the page offset),
+ * OR-ed with the ASID at bit 52, or with the reserved tag 0xFFF for global entries. A hit
+ * needs the key (own ASID or global) and the right bit; a right that is missing falls through
+ * to the walk, which may then update the dirty state and refill (a store through an entry
+ * filled by a load).
+ *
+ * Why the whole page number: the key then tells every (va, ASID) pair apart, and only the
+ * slow path fills, after its canonical check, so a non-canonical address never matches a key
+ * and the hit path needs no canonical check of its own. Folding the VPN to vaBits+1 bits
+ * (the layout before 2026-11-22, which left room for 16-bit ASIDs) made two addresses that
+ * differ only above bit vaBits share a key, so every hit had to test canonicality: 0.3-0.4 ns
+ * of a 3 ns hit (H harness, min of 30 rounds, alternating builds). The price is 12-bit ASIDs,
+ * x86's PCID width; Mmu reuses the ASIDs of dead mms (see its notes).
  *
  * Layout: a set is one long[] of pairs [key, pa | rights]: entry i is words 2i and 2i+1, so a
  * lookup touches one host cache line (mostly: the JVM aligns arrays to 8 bytes, so a 16-byte
@@ -78,12 +87,22 @@ import ptlab.pgtable.Mm;
  * global-key compare is out of line (never taken for a user page). Tried: both TLB indices
  * masked with t.length - 1 ({@code t[x & m]}, {@code t[(x | 1) & m]}), which removes both
  * range checks and the bMask load (56 instructions): hits 3.65-3.77 ns against 3.39 (min of 30
- * rounds, plain loop, alternating builds): no gain, reverted. The hit is at the floor the
- * previous measurements found for the bare direct-mapped lookup (2.9-3.8 ns on this host).
+ * rounds, plain loop, alternating builds): no gain, reverted.
  * JMH the same day (-f 2 -wi 3 -i 5, load about 2): tlbHit 6.9 +- 2.3 ns (iterations
  * 4.1-8.4), tlbHitSingleCall 5.0 +- 2.0 (3.9-7.6, JMH's per-invocation cost included): the
  * batched loop is no cheaper per hit than one call per invocation, so the stack traffic
  * around the slowPath call in the batch loop (above) is what it measures beyond the lookup.
+ *
+ * What each check of the hit costs (2026-11-22, later): a plain loop of 256 translations per
+ * call, thread CPU time, min of 30 rounds, builds alternated, with the bare lookup of a
+ * direct-mapped [vpn, pa | 1] table in the same loop as the floor (MmuBench.tlbHitFloor):
+ * floor 1.9-2.0 ns, translatePa 3.0-3.1. Removing one check at a time (experiments, not
+ * kept): the canonical check 2.6-2.7, the shootdown check 2.85-2.9, the global-key compare
+ * 3.0; all three 2.4. Random 4K accesses over a GiB through the 2^18-entry TLB: 7.4-8.9 ns,
+ * without the three checks 6.3-6.6. The canonical check went with the whole-page-number keys
+ * (above): hits 2.45-2.68 ns against 2.98-3.06, random 6.6-7.1 against 7.7-8.2 (three
+ * alternating pairs of runs). The shootdown check stays: it is the only way a CPU in a hot
+ * loop learns of a flush.
  */
 public final class CpuMmu {
     private static final VarHandle REQUESTED;
@@ -99,10 +118,15 @@ public final class CpuMmu {
         }
     }
 
-    static final long EMPTY = -1L;
-    static final int ASID_SHIFT = 47;
-    static final int GLOBAL_ASID = 0xFFFF;
+    static final int ASID_SHIFT = 52;
+    /** The page-number bits of a key: below the ASID. */
+    static final long VPN_BITS = (1L << ASID_SHIFT) - 1;
+    static final int GLOBAL_ASID = 0xFFF;
     static final long GLOBAL_TAG = (long) GLOBAL_ASID << ASID_SHIFT;
+    /** The largest ASID an mm gets: 0xFFE is the empty key's, 0xFFF the global tag. */
+    static final int MAX_ASID = 0xFFD;
+    /** The key of an empty entry: page 0 under ASID 0xFFE, which no mm gets, so no lookup key equals it. */
+    static final long EMPTY = 0xFFEL << ASID_SHIFT;
     /** The bits of an entry's second word that hold its rights; the rest is the pa. */
     static final long RIGHTS_BITS = Rights.ALL;
 
@@ -113,7 +137,6 @@ public final class CpuMmu {
     private final X86Walker x86Walker;
     private final WalkResult scratch = new WalkResult();
     private final int topShift;
-    private final long vaMask;
     private final boolean splitRoots;
 
     /* ---- TLB: base-page set ---- */
@@ -128,7 +151,8 @@ public final class CpuMmu {
     private final BlockSet[] setOf;
 
     /* ---- current context ---- */
-    private MmContext current;
+    /** Volatile: Mmu reads it from other threads before it reuses a dead mm's ASID. */
+    private volatile MmContext current;
     private long asidTag;
     /** Root of the current mm's tables (split roots: its user half); before the first switchMm, as rootFor. */
     private long userRoot;
@@ -198,7 +222,6 @@ public final class CpuMmu {
         int vaBits = mmu.arch().geometry().vaBits();
         this.splitRoots = !mmu.arch().sharesKernelHalf();
         this.topShift = splitRoots ? vaBits : vaBits - 1;
-        this.vaMask = (1L << (vaBits + 1)) - 1;
         int n = walker.levelCount();
         this.baseIndex = n - 1;
         this.baseShift = Long.numberOfTrailingZeros(walker.entrySize(baseIndex));
@@ -254,6 +277,11 @@ public final class CpuMmu {
         drain();
     }
 
+    /** The context this CPU runs (lazily too, after {@link #leave}), or {@code null}. Any thread. */
+    MmContext currentContext() {
+        return current;
+    }
+
     /** The mm whose user half this CPU translates, or {@code null}. */
     public Mm currentMm() {
         return current == null ? null : current.mm;
@@ -285,6 +313,36 @@ public final class CpuMmu {
         return (long) REQUESTED.getAcquire(this) != acked;
     }
 
+    /**
+     * Whether a request queued on this CPU and not applied yet drops the entry for
+     * [{@code va}, {@code last}] tagged {@code asid}: the CPU applies it before it translates
+     * again, so the entry is never used. For the audit, from another thread at a quiescent point.
+     */
+    boolean queuedFlushDrops(long va, long last, int asid) {
+        for (FlushRequest r : inbox) {
+            boolean inRange = Long.compareUnsigned(va, r.end() - 1) <= 0 && Long.compareUnsigned(last, r.start()) >= 0;
+            switch (r.kind()) {
+                case ALL:
+                    return true;
+                case MM:
+                    if (r.asid() == asid) {
+                        return true;
+                    }
+                    break;
+                case RANGE:
+                    if (r.asid() == asid && inRange) {
+                        return true;
+                    }
+                    break;
+                default:
+                    if (inRange) {
+                        return true;
+                    }
+            }
+        }
+        return false;
+    }
+
     /** Handles pending shootdowns: the interrupt check of a CPU that is not translating. */
     public void poll() {
         if ((long) REQUESTED.getAcquire(this) != seen) {
@@ -312,14 +370,14 @@ public final class CpuMmu {
     public long translatePa(long va, AccessKind kind, Privilege priv) {
         int need = 1 << (priv.ordinal() * 3 + kind.ordinal());
         // Fast path, kept small enough to inline into the emulator's loop: a base-page hit with
-        // no shootdown pending and a canonical address. Everything else goes to slowPath.
-        long vpn = (va & vaMask) >>> baseShift;
+        // no shootdown pending (a non-canonical address never hits: see the notes on keys).
+        // Everything else goes to slowPath.
+        long vpn = va >>> baseShift;
         long[] t = bTlb;
         int i = ((int) vpn & bMask) << 1;
         long k = t[i];
         long v = t[i + 1];
-        if (hit(k, v, vpn, asidTag, need)
-                && (long) REQUESTED.getOpaque(this) == seen && (((va >> topShift) + 1) >>> 1) == 0) {
+        if (hit(k, v, vpn, asidTag, need) && (long) REQUESTED.getOpaque(this) == seen) {
             return (v & ~RIGHTS_BITS) | (va & baseOffset);
         }
         return slowPath(va, need, kind);
@@ -344,14 +402,13 @@ public final class CpuMmu {
             faults++;
             return Translation.faultWord(mmu.arch().geometry().root(), FaultReason.NOT_CANONICAL);
         }
-        long m = va & vaMask;
-        long vpn = m >>> baseShift;
+        long vpn = va >>> baseShift;
         long[] t = bTlb;
         int i = ((int) vpn & bMask) << 1;
         if (blockFills != 0) {
             for (BlockSet s : blocks) {
                 int bs = s.shift;
-                long bv = m >>> bs;
+                long bv = va >>> bs;
                 long[] st = s.tlb;
                 int j = ((int) bv & s.mask) << 1;
                 long bk = st[j];
@@ -390,7 +447,7 @@ public final class CpuMmu {
         } else {
             BlockSet s = setOf[r.levelIndex];
             blockFills++;
-            long bv = m >>> s.shift;
+            long bv = va >>> s.shift;
             int j = ((int) bv & s.mask) << 1;
             s.tlb[j] = bv | tag;
             s.tlb[j + 1] = r.pagePa | r.rights;
@@ -414,9 +471,8 @@ public final class CpuMmu {
             return Translation.faultOf(raw);
         }
         java.util.List<Level> levels = mmu.arch().geometry().levels();
-        long m = va & vaMask;
         for (BlockSet s : blocks) {
-            long bv = m >>> s.shift;
+            long bv = va >>> s.shift;
             int j = ((int) bv & s.mask) << 1;
             long bk = s.tlb[j];
             if (keyMatches(bk, bv, asidTag) && (s.tlb[j + 1] & ~RIGHTS_BITS) == (raw & -(1L << s.shift))) {
@@ -468,8 +524,8 @@ public final class CpuMmu {
                 return;
             default:
                 long rtag = req.kind() == FlushRequest.Kind.KERNEL_RANGE ? -1 : (long) req.asid() << ASID_SHIFT;
-                long lo = req.start() & vaMask;
-                long hi = (req.end() - 1) & vaMask;
+                long lo = req.start();
+                long hi = req.end() - 1;
                 invalidateIf(bTlb, baseShift, rtag, lo, hi);
                 for (BlockSet s : blocks) {
                     invalidateIf(s.tlb, s.shift, rtag, lo, hi);
@@ -477,15 +533,14 @@ public final class CpuMmu {
         }
     }
 
-    /** Empties entries with ASID tag {@code tag} (-1: any, global too) overlapping [lo, hi] in folded VA space. */
+    /** Empties entries with ASID tag {@code tag} (-1: any, global too) overlapping [lo, hi] (unsigned VAs). */
     private static void invalidateIf(long[] set, int shift, long tag, long lo, long hi) {
-        long vpnMask = (1L << ASID_SHIFT) - 1;
         for (int i = 0; i < set.length; i += 2) {
             long k = set[i];
-            if (k == EMPTY || (tag != -1 && (k & ~vpnMask) != tag)) {
+            if (k == EMPTY || (tag != -1 && (k & ~VPN_BITS) != tag)) {
                 continue;
             }
-            long start = (k & vpnMask) << shift;
+            long start = (k & VPN_BITS) << shift;
             long last = start + (1L << shift) - 1;
             if (Long.compareUnsigned(start, hi) <= 0 && Long.compareUnsigned(last, lo) >= 0) {
                 set[i] = EMPTY;
@@ -498,22 +553,18 @@ public final class CpuMmu {
 
     /** Calls {@code sink} for every cached entry: (va, asid, levelIndex, pa, rights). */
     void forEachEntry(EntrySink sink) {
-        int vaBits = mmu.arch().geometry().vaBits();
-        forEachEntry(bTlb, baseShift, baseIndex, vaBits, sink);
+        forEachEntry(bTlb, baseShift, baseIndex, sink);
         for (BlockSet s : blocks) {
-            forEachEntry(s.tlb, s.shift, s.levelIndex, vaBits, sink);
+            forEachEntry(s.tlb, s.shift, s.levelIndex, sink);
         }
     }
 
-    private static void forEachEntry(long[] set, int shift, int levelIndex, int vaBits, EntrySink sink) {
-        long vpnMask = (1L << ASID_SHIFT) - 1;
+    private static void forEachEntry(long[] set, int shift, int levelIndex, EntrySink sink) {
         for (int i = 0; i < set.length; i += 2) {
             long k = set[i];
             if (k != EMPTY) {
-                long f = (k & vpnMask) << shift;
                 long v = set[i + 1];
-                sink.entry((f << (63 - vaBits)) >> (63 - vaBits), (int) (k >>> ASID_SHIFT), levelIndex, v & ~RIGHTS_BITS,
-                        (int) (v & RIGHTS_BITS));
+                sink.entry((k & VPN_BITS) << shift, (int) (k >>> ASID_SHIFT), levelIndex, v & ~RIGHTS_BITS, (int) (v & RIGHTS_BITS));
             }
         }
     }

@@ -27,17 +27,28 @@ import ptlab.pgtable.PageTables;
  * Implementation notes.
  *
  * ASIDs are global (arm64 style, also used for x86 PCIDs and RISC-V ASIDs): one per mm,
- * assigned on the first switch_mm, never reused (a 16-bit space; exhaustion is an error here,
- * rollover with a generation is the kernel's answer and not modelled). ASID 0 is not used;
- * init_mm gets one like any mm, its kernel entries are global where the format says so.
+ * assigned on the first switch_mm. ASID 0 is not used; init_mm gets one like any mm, its
+ * kernel entries are global where the format says so. The space is 12 bits, 1 to
+ * CpuMmu.MAX_ASID (x86's PCID width; the TLB key needs the other 52 bits, see CpuMmu).
+ *
+ * Reuse: when the space runs out, the next new context takes the ASID of a dead mm that no
+ * CPU has current (a CPU that last ran it lazily still does, and keeps it reserved, as
+ * arm64's reserved_asids). Before the ASID changes hands, a flush_tlb_mm of it goes to every
+ * CPU; no CPU runs it, so none is waited for, and each applies it before its next
+ * translation or switch_mm (switch_mm drains before the new ASID can fill an entry). The
+ * kernel's answer is a rollover (arm64: new generation, every TLB flushed) or per-CPU slots
+ * (x86: 6 dynamic PCIDs per CPU); taking one dead ASID at a time flushes only what must go.
+ * Only when every ASID belongs to a live mm (or a dead one still current somewhere) does a
+ * new context fail.
  *
  * Stale-TLB audit: at a quiescent point (no CPU translating, no gather open on the mm) every
  * cached entry must agree with a fresh read-only walk of the tables: same page, same leaf
  * level, and no right the tables do not grant now (after the dirty rule: a cached write on a
  * page whose dirty state was cleared is stale too). A disagreement means an operation changed
  * live tables and did not flush: the violation "stale-tlb". Fewer cached rights than the tables
- * grant is fine (the next access refaults into the walk). Entries of dead mms are skipped: their
- * ASID is never reused.
+ * grant is fine (the next access refaults into the walk). Entries of dead mms are skipped, and
+ * entries a request still queued on their CPU will drop (the dead mm's flush before its ASID
+ * was reused, above): the CPU applies it before it translates again.
  *
  * Not modelled: paging-structure (walk) caches, so a freed table is only reachable by an
  * in-flight walk, which the shootdown's wait covers; the contiguous hint (entries are cached
@@ -56,7 +67,9 @@ public final class Mmu {
     private final List<CpuMmu> cpus = new CopyOnWriteArrayList<>();
     private final ConcurrentHashMap<Mm, MmContext> contexts = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Integer, MmContext> byAsid = new ConcurrentHashMap<>();
-    private final AtomicInteger nextAsid = new AtomicInteger(1);
+    /** Guards ASID allocation: {@link #nextAsid} and the reuse of dead mms' ASIDs. */
+    private final Object asidLock = new Object();
+    private int nextAsid = 1;
     private final List<FlushObserver> observers = new CopyOnWriteArrayList<>();
     private final AtomicLong flushes = new AtomicLong();
     private final AtomicLong shootdowns = new AtomicLong();
@@ -125,15 +138,49 @@ public final class Mmu {
     }
 
     MmContext context(Mm mm) {
-        return contexts.computeIfAbsent(mm, m -> {
-            int asid = nextAsid.getAndIncrement();
-            if (asid >= CpuMmu.GLOBAL_ASID) {
-                throw new IllegalStateException("ASID space exhausted (no rollover modelled)");
+        MmContext c = contexts.get(mm);
+        return c != null ? c : newContext(mm);
+    }
+
+    private MmContext newContext(Mm mm) {
+        synchronized (asidLock) {
+            MmContext c = contexts.get(mm);
+            if (c != null) {
+                return c;
             }
-            MmContext c = new MmContext(m, asid);
-            byAsid.put(asid, c);
+            c = new MmContext(mm, nextAsid <= CpuMmu.MAX_ASID ? nextAsid++ : reuseDeadAsid());
+            byAsid.put(c.asid, c);
+            contexts.put(mm, c);
             return c;
-        });
+        }
+    }
+
+    /**
+     * The ASID of a dead mm no CPU has current, flushed from every TLB first (see the notes);
+     * its context is forgotten. Caller holds {@link #asidLock}.
+     */
+    private int reuseDeadAsid() {
+        for (MmContext c : contexts.values()) {
+            if (c.mm.isDead() && !currentOnAnyCpu(c)) {
+                // No CPU runs this ASID, so the shootdown waits for none; each CPU drops the
+                // entries before its next translation or switch_mm.
+                shootdown(new FlushRequest(FlushRequest.Kind.MM, c.asid, 0, 0));
+                contexts.remove(c.mm);
+                byAsid.remove(c.asid);
+                return c.asid;
+            }
+        }
+        throw new IllegalStateException("all " + CpuMmu.MAX_ASID + " ASIDs belong to live mms, or to dead ones a CPU still runs: "
+                + "no ASID for a new mm");
+    }
+
+    private boolean currentOnAnyCpu(MmContext ctx) {
+        for (CpuMmu c : cpus) {
+            if (c.currentContext() == ctx) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /* ---- flushes ---- */
@@ -312,7 +359,7 @@ public final class Mmu {
                 if (asid == CpuMmu.GLOBAL_ASID && ctx == null) {
                     ctx = context(pt.initMm());
                 }
-                if (ctx == null || ctx.mm.isDead() || ctx.flushPending.get() > 0) {
+                if (ctx == null || ctx.mm.isDead() || ctx.flushPending.get() > 0 || c.queuedFlushDrops(va, va + arch.geometry().entrySize(arch.geometry().levels().get(li)) - 1, asid)) {
                     return;
                 }
                 String why = null;

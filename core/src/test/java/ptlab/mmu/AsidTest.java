@@ -1,0 +1,259 @@
+package ptlab.mmu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import ptlab.arch.Architecture;
+import ptlab.arch.Architectures;
+import ptlab.arch.Geometry;
+import ptlab.arch.Level;
+import ptlab.check.CheckedKernels;
+import ptlab.cpu.SimCpu;
+import ptlab.mm.Errno;
+import ptlab.mm.Kernel;
+import ptlab.mm.Process;
+import ptlab.pgtable.KernelConfig;
+import ptlab.pgtable.Mm;
+import ptlab.pgtable.MmKind;
+import ptlab.pgtable.PageTables;
+import ptlab.phys.PageDesc;
+
+/**
+ * TLB keys and ASIDs: a key is the whole page number plus a 12-bit ASID, so the TLB hit path
+ * needs no canonical check of its own, and the ASIDs of dead mms are reused once the 12-bit
+ * space runs out (after a flush of the reused ASID on every CPU).
+ */
+class AsidTest {
+    @RegisterExtension
+    final CheckedKernels checked = new CheckedKernels();
+
+    private static final long BASE = 0x4000_0000L;
+
+    static List<String> architectures() {
+        return new ArrayList<>(Architectures.names());
+    }
+
+    /**
+     * A cached translation of a user page must not serve any non-canonical alias of it (the
+     * same low bits, anything else above the VA width): each faults NOT_CANONICAL (or, the
+     * upper half on arm64 and RISC-V, is a kernel address with no mapping), and the canonical
+     * address still hits.
+     */
+    @ParameterizedTest
+    @MethodSource("architectures")
+    void nonCanonicalAliasesOfACachedPageFault(String name) {
+        Architecture a = Architectures.byName(name);
+        Kernel k = checked.kernel(KernelConfig.of(a).withRam(1L << 30));
+        Process p = k.newProcess("p");
+        assertThat(p.mmap(BASE, 1L << 16, 3, false)).isEqualTo(Errno.OK);
+        assertThat(p.touch(BASE, 1L << 16, true)).isEqualTo(Errno.OK);
+        CpuMmu cpu = k.mmu().attach(new SimCpu(0));
+        cpu.switchMm(p.mm());
+        long va = BASE + 0x48;
+        long pa = cpu.translatePa(va, AccessKind.READ, Privilege.USER);
+        assertThat(Translation.isFault(pa)).isFalse();
+        int vaBits = a.geometry().vaBits();
+        long[] aliases = {va | 1L << vaBits, va | 1L << 63, va | 1L << 62, va | -(1L << vaBits), va ^ 1L << (vaBits + 3)};
+        for (long alias : aliases) {
+            long misses = cpu.misses();
+            long w = cpu.translatePa(alias, AccessKind.READ, Privilege.USER);
+            assertThat(Translation.isFault(w)).as("%s: alias 0x%x of cached 0x%x", name, alias, va).isTrue();
+            if (!a.isCanonical(alias)) { // split roots: all ones above the VA width is the kernel half, unmapped here
+                assertThat(Translation.faultOf(w).toString()).contains("NOT_CANONICAL");
+            }
+            assertThat(cpu.misses()).as("the alias went to the slow path").isEqualTo(misses + 1);
+        }
+        long misses = cpu.misses();
+        assertThat(cpu.translatePa(va, AccessKind.READ, Privilege.USER)).isEqualTo(pa);
+        assertThat(cpu.misses()).as("the canonical address still hits").isEqualTo(misses);
+        cpu.leave();
+    }
+
+    /**
+     * Many more processes than ASIDs, one after another on two CPUs: each gets an ASID (dead
+     * mms' ASIDs are reused), every translation gives the process's own page, and the audit
+     * finds no stale entry after every exit.
+     */
+    @Test
+    void deadMmsAsidsAreReusedAndNoTranslationCrossesMms() throws Exception {
+        Kernel k = checked.kernel(KernelConfig.defaults().withRam(1L << 30));
+        CpuMmu cpu0 = k.mmu().attach(new SimCpu(0));
+        ExecutorService t1 = Executors.newSingleThreadExecutor();
+        try {
+            SimCpu sc1 = new SimCpu(1);
+            CpuMmu cpu1 = on(t1, () -> {
+                sc1.bindCurrentThread();
+                return k.mmu().attach(sc1);
+            });
+            int n = CpuMmu.MAX_ASID + 600;
+            List<Integer> asids = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                Process p = k.newProcess("p" + i);
+                assertThat(p.mmap(BASE, 4096, 3, false)).isEqualTo(Errno.OK);
+                assertThat(p.touch(BASE, 4096, true)).isEqualTo(Errno.OK);
+                long own = paInTables(k, p.mm());
+                CpuMmu cpu = i % 2 == 0 ? cpu0 : cpu1;
+                long pa = i % 2 == 0 ? translate(cpu, p.mm()) : on(t1, () -> translate(cpu1, p.mm()));
+                assertThat(pa).as("process %d", i).isEqualTo(own);
+                asids.add(k.mmu().context(p.mm()).asid);
+                if (i % 2 == 1) {
+                    on(t1, () -> {
+                        cpu1.leave();
+                        return null;
+                    });
+                } else {
+                    cpu0.leave();
+                }
+                p.exit();
+                assertThat(k.mmu().audit()).isEmpty();
+            }
+            assertThat(asids).allMatch(x -> x >= 1 && x <= CpuMmu.MAX_ASID);
+            assertThat(asids.subList(CpuMmu.MAX_ASID, n)).as("ASIDs after the space ran out are reused ones")
+                    .allMatch(x -> asids.subList(0, CpuMmu.MAX_ASID).contains(x));
+        } finally {
+            t1.shutdownNow();
+        }
+    }
+
+    /**
+     * The reuse flush: a CPU that ran a dead mm and went offline before its ASID is reused
+     * gets a flush of that ASID queued, so it drops the dead mm's entries before its next
+     * translation or switch_mm; the audit does not count them meanwhile.
+     */
+    @Test
+    void aReusedAsidIsFlushedFromEveryCpuFirst() throws Exception {
+        Kernel k = checked.kernel(KernelConfig.defaults().withRam(1L << 30));
+        CpuMmu cpu0 = k.mmu().attach(new SimCpu(0));
+        ExecutorService t1 = Executors.newSingleThreadExecutor();
+        try {
+            SimCpu sc1 = new SimCpu(1);
+            CpuMmu cpu1 = on(t1, () -> {
+                sc1.bindCurrentThread();
+                return k.mmu().attach(sc1);
+            });
+            Mm dead = k.pageTables().newMm("dead", MmKind.USER);
+            Mm other = k.pageTables().newMm("other", MmKind.USER);
+            on(t1, () -> {
+                cpu1.switchMm(dead);
+                cpu1.switchMm(other); // dead is no longer current anywhere
+                cpu1.leave();
+                return null;
+            });
+            int deadAsid = k.mmu().context(dead).asid;
+            k.pageTables().destroyMm(dead);
+            List<Mm> live = new ArrayList<>();
+            while (live.size() < CpuMmu.MAX_ASID) {
+                Mm m = k.pageTables().newMm("m" + live.size(), MmKind.USER);
+                live.add(m);
+                cpu0.switchMm(m);
+                if (k.mmu().context(m).asid == deadAsid) {
+                    break;
+                }
+            }
+            assertThat(k.mmu().context(live.get(live.size() - 1)).asid).as("the new mm got the dead one's ASID").isEqualTo(deadAsid);
+            assertThat(cpu1.queuedFlushDrops(BASE, BASE + 4095, deadAsid)).as("a flush of the reused ASID is queued on cpu1").isTrue();
+            assertThat(cpu1.queuedFlushDrops(BASE, BASE + 4095, k.mmu().context(other).asid)).isFalse();
+            cpu0.leave();
+            on(t1, () -> {
+                cpu1.poll();
+                return null;
+            });
+            assertThat(cpu1.queuedFlushDrops(BASE, BASE + 4095, deadAsid)).as("cpu1 applied it").isFalse();
+        } finally {
+            t1.shutdownNow();
+        }
+    }
+
+    /**
+     * An online CPU that still caches a dead mm's page, with the exit's flush queued and not
+     * applied yet, when the dead mm's ASID goes to a new mm: the audit must not judge that
+     * entry against the new mm's tables (the queued flush drops it before the CPU translates
+     * again), and the CPU, once it runs the new mm, faults where the dead mm had its page.
+     */
+    @Test
+    void anEntryAQueuedFlushDropsIsNotJudgedAgainstTheAsidsNewMm() throws Exception {
+        Kernel k = checked.kernel(KernelConfig.defaults().withRam(1L << 30));
+        CpuMmu cpu0 = k.mmu().attach(new SimCpu(0));
+        ExecutorService t1 = Executors.newSingleThreadExecutor();
+        try {
+            SimCpu sc1 = new SimCpu(1);
+            CpuMmu cpu1 = on(t1, () -> {
+                sc1.bindCurrentThread();
+                return k.mmu().attach(sc1);
+            });
+            Process dead = k.newProcess("dead");
+            assertThat(dead.mmap(BASE, 4096, 3, false)).isEqualTo(Errno.OK);
+            assertThat(dead.touch(BASE, 4096, true)).isEqualTo(Errno.OK);
+            Mm other = k.pageTables().newMm("other", MmKind.USER);
+            on(t1, () -> {
+                assertThat(Translation.isFault(translate(cpu1, dead.mm()))).isFalse();
+                cpu1.switchMm(other); // online on another ASID: the exit's flush will be queued, not waited for
+                return null;
+            });
+            int deadAsid = k.mmu().context(dead.mm()).asid;
+            dead.exit();
+            assertThat(cpu1.queuedFlushDrops(BASE, BASE + 4095, deadAsid)).as("the exit's flush is queued on cpu1").isTrue();
+            Mm heir = null;
+            for (int i = 0; heir == null && i < CpuMmu.MAX_ASID; i++) {
+                Mm m = k.pageTables().newMm("m" + i, MmKind.USER);
+                cpu0.switchMm(m);
+                heir = k.mmu().context(m).asid == deadAsid ? m : null;
+            }
+            assertThat(heir).as("a new mm got the dead one's ASID").isNotNull();
+            cpu0.leave();
+            assertThat(k.mmu().audit()).isEmpty();
+            Mm h = heir;
+            assertThat(on(t1, () -> {
+                long w = translate(cpu1, h);
+                cpu1.leave();
+                return w;
+            })).matches(Translation::isFault, "a fault: the heir maps nothing");
+        } finally {
+            t1.shutdownNow();
+        }
+    }
+
+    /** With every ASID held by a live mm, a new context fails with a message, changing nothing. */
+    @Test
+    void noAsidLeftIsAClearError() {
+        Kernel k = checked.kernel(KernelConfig.defaults().withRam(1L << 30));
+        CpuMmu cpu = k.mmu().attach(new SimCpu(0));
+        int used = k.mmu().context(k.pageTables().initMm()).asid;
+        for (int i = used; i < CpuMmu.MAX_ASID; i++) {
+            cpu.switchMm(k.pageTables().newMm("m" + i, MmKind.USER));
+        }
+        Mm last = k.pageTables().newMm("one-too-many", MmKind.USER);
+        assertThatThrownBy(() -> cpu.switchMm(last)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("ASIDs belong to live mms");
+        assertThat(cpu.currentMm().name()).isNotEqualTo("one-too-many");
+        cpu.leave();
+    }
+
+    /** The pa the tables of {@code mm} map at BASE, read from its PTE (not through any TLB). */
+    private static long paInTables(Kernel k, Mm mm) {
+        Geometry g = k.pageTables().geometry();
+        Level leaf = g.levels().get(g.levels().size() - 1);
+        PageDesc t = k.walker().installer().walkAlloc(mm, BASE, leaf, null);
+        return k.pageTables().arch().format().outputAddress(leaf, PageTables.read(t, g.index(leaf, BASE)));
+    }
+
+    private static long translate(CpuMmu cpu, Mm mm) {
+        cpu.switchMm(mm);
+        long w = cpu.translatePa(BASE + 8, AccessKind.WRITE, Privilege.USER);
+        return Translation.isFault(w) ? w : w - 8;
+    }
+
+    private static <T> T on(ExecutorService t, java.util.concurrent.Callable<T> body) throws Exception {
+        Future<T> f = t.submit(body);
+        return f.get();
+    }
+}
