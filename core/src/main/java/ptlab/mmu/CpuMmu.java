@@ -47,9 +47,9 @@ import ptlab.pgtable.Mm;
  * key, then the pa; another thread reading the pair in between (FreedFrameCheck) thus sees a
  * pa of 0 with no rights, never the pa of an entry a flush already removed.
  *
- * Miss path order: pending shootdowns (an opaque check, as the fast path's; drain() itself
- * acquires), the canonical check, then the block sets (skipped until a block entry was ever
- * filled), the base set again only if a drain ran since the fast path probed it, then the walk
+ * Miss path order: pending shootdowns (drain() if the tag is poisoned or `requested` moved),
+ * the canonical check, then the block sets (skipped until a block entry was ever filled), the
+ * base set again (global entries hit only here, and a drain may have emptied the slot), then the walk
  * from the cached root (X86Walker on x86-64, which falls back to HardwareWalker; the branch on
  * the null field goes the same way on every miss of a machine). A THP hit thus costs one base
  * probe and one block probe: random
@@ -57,9 +57,14 @@ import ptlab.pgtable.Mm;
  * time, min of three alternating runs of 77M translations each, noisy host).
  *
  * Shootdown protocol (the IPI analogue). A flusher enqueues its request in every other CPU's
- * inbox, then bumps that CPU's `requested` counter (volatile), then reads its `activeAsid`
- * (volatile). The CPU reads `requested` (opaque) before every translation and drains its inbox
- * when it moved, then publishes `acked`. switchMm writes activeAsid before draining, so by the
+ * inbox, then bumps that CPU's `requested` counter (volatile), then poisons that CPU's ASID tag
+ * (volatile write of POISON_TAG, which matches no key), then reads its `activeAsid`
+ * (volatile). The CPU reads its tag (opaque) for every translation: poisoned, nothing hits and
+ * the slow path drains the inbox, publishes `acked`, and restores the tag (volatile), then
+ * reads `requested` again (volatile) and drains again if it moved: a flusher whose poison the
+ * restore overwrote bumped `requested` before poisoning, so by the volatile total order either
+ * the restore came first (the tag stays poisoned) or the second read sees the bump.
+ * switchMm writes activeAsid before draining, so by the
  * volatile total order either the flusher sees the CPU running the mm and waits for its ack, or
  * the CPU's drain sees the request: no translation ever uses an entry a completed flush
  * removed. The flusher waits only for CPUs online in the flushed ASID (or every online CPU
@@ -68,14 +73,18 @@ import ptlab.pgtable.Mm;
  * translation. While waiting, a flusher that is itself a CPU drains its own inbox, so two
  * CPUs flushing each other cannot deadlock.
  *
- * Cost on the hot path: one opaque load and a compare. Opaque, not acquire: the hit path reads
- * only owner-written TLB words, so it needs no ordering after the load, only the load itself
- * (never hoisted out of an emulator's loop, and a bump eventually seen: opaque's coherence and
- * progress). Seeing a bump late is allowed: the flusher is still waiting for this CPU's ack,
- * so the flush has not completed and the audit does not count the hit as stale. drain() reads
- * with acquire, for the inbox. An acquire load here made C2 reload every field after it on
- * every translation: 4.1-6.5 ns per hit against 3.1-4.2 ns (a plain loop over 256 hot
- * addresses, alternating builds; removing the check entirely gave no less).
+ * Cost on the hot path: nothing beyond the key compare, which needs the tag anyway; the tag's
+ * load is opaque. Opaque, not acquire: the hit path reads only owner-written TLB words, so it
+ * needs no ordering after the load, only the load itself (never hoisted out of an emulator's
+ * loop, and a poison eventually seen: opaque's coherence and progress). Seeing it late is
+ * allowed: the flusher is still waiting for this CPU's ack, so the flush has not completed
+ * and the audit does not count the hit as stale. drain() reads with acquire, for the inbox.
+ * An acquire load here made C2 reload every field after it on every translation: 4.1-6.5 ns
+ * per hit against 3.1-4.2 ns (a plain loop over 256 hot addresses, alternating builds).
+ * Before the poisoned tag (2026-11-22) the hit read `requested` opaquely and compared it with
+ * `seen`: a load and a compare more, 0.15-0.2 ns of a 2.5-3 ns hit (H harness, alternating).
+ * The global-key compare left the hit path with it: a global entry (kernel pages) hits in the
+ * slow path's second probe, as a block entry does.
  *
  * Hit path in machine code (2026-11-22, perf annotate of MmuBench.tlbHit's batch loop inlined
  * into a plain harness, C2): about 58 instructions per hit. Of those, 11 are stack traffic
@@ -107,12 +116,14 @@ import ptlab.pgtable.Mm;
 public final class CpuMmu {
     private static final VarHandle REQUESTED;
     private static final VarHandle ACKED;
+    private static final VarHandle TAG;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             REQUESTED = l.findVarHandle(CpuMmu.class, "requested", long.class);
             ACKED = l.findVarHandle(CpuMmu.class, "acked", long.class);
+            TAG = l.findVarHandle(CpuMmu.class, "tag", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -127,6 +138,11 @@ public final class CpuMmu {
     static final int MAX_ASID = 0xFFD;
     /** The key of an empty entry: page 0 under ASID 0xFFE, which no mm gets, so no lookup key equals it. */
     static final long EMPTY = 0xFFEL << ASID_SHIFT;
+    /**
+     * The tag a flusher leaves in a CPU's {@code tag}: no hit while it is there. {@code vpn |
+     * POISON_TAG} equals only EMPTY (for page 0), an empty entry's pa word is 0 and grants nothing.
+     */
+    static final long POISON_TAG = EMPTY;
     /** The bits of an entry's second word that hold its rights; the rest is the pa. */
     static final long RIGHTS_BITS = Rights.ALL;
 
@@ -153,7 +169,14 @@ public final class CpuMmu {
     /* ---- current context ---- */
     /** Volatile: Mmu reads it from other threads before it reuses a dead mm's ASID. */
     private volatile MmContext current;
+    /** The ASID tag of the current mm (owner only): fills, and the slow path's probes. */
     private long asidTag;
+    /**
+     * What the hit path compares keys with: {@link #asidTag}, or {@link #POISON_TAG} while a
+     * shootdown is pending. Written by the owner and by flushers, through {@link #TAG} only.
+     */
+    @SuppressWarnings("unused") // through TAG
+    private volatile long tag;
     /** Root of the current mm's tables (split roots: its user half); before the first switchMm, as rootFor. */
     private long userRoot;
     /** init_mm's root: TTBR1 on arm64, and the root of a CPU that never switched mm elsewhere. */
@@ -345,7 +368,7 @@ public final class CpuMmu {
 
     /** Handles pending shootdowns: the interrupt check of a CPU that is not translating. */
     public void poll() {
-        if ((long) REQUESTED.getAcquire(this) != seen) {
+        if ((long) REQUESTED.getAcquire(this) != seen || (long) TAG.getOpaque(this) == POISON_TAG) {
             drain();
         }
     }
@@ -377,7 +400,7 @@ public final class CpuMmu {
         int i = ((int) vpn & bMask) << 1;
         long k = t[i];
         long v = t[i + 1];
-        if (hit(k, v, vpn, asidTag, need) && (long) REQUESTED.getOpaque(this) == seen) {
+        if (k == (vpn | (long) TAG.getOpaque(this)) && (v & need) != 0) {
             return (v & ~RIGHTS_BITS) | (va & baseOffset);
         }
         return slowPath(va, need, kind);
@@ -391,10 +414,8 @@ public final class CpuMmu {
      * big method"), which doubled the cost of a TLB hit.
      */
     private long slowPath(long va, int need, AccessKind kind) {
-        boolean drained = false;
-        if ((long) REQUESTED.getOpaque(this) != seen) {
+        if ((long) REQUESTED.getOpaque(this) != seen || (long) TAG.getOpaque(this) == POISON_TAG) {
             drain();
-            drained = true;
         }
         long top = va >> topShift;
         if (((top + 1) >>> 1) != 0) {
@@ -418,13 +439,11 @@ public final class CpuMmu {
                 }
             }
         }
-        if (drained) {
-            // The fast path's probe ran before the drain; probe again (the entry may be gone now).
-            long k = t[i];
-            long v = t[i + 1];
-            if (hit(k, v, vpn, asidTag, need)) {
-                return (v & ~RIGHTS_BITS) | (va & baseOffset);
-            }
+        // The base set again: global entries hit only here, and a drain may have emptied the slot.
+        long k = t[i];
+        long v = t[i + 1];
+        if (hit(k, v, vpn, asidTag, need)) {
+            return (v & ~RIGHTS_BITS) | (va & baseOffset);
         }
         // Miss: walk the tables and fill.
         misses++;
@@ -487,7 +506,9 @@ public final class CpuMmu {
     /** Posts a request from another CPU; returns the sequence number to wait for. */
     long post(FlushRequest req) {
         inbox.add(req);
-        return (long) REQUESTED.getAndAdd(this, 1L) + 1;
+        long seq = (long) REQUESTED.getAndAdd(this, 1L) + 1;
+        TAG.setVolatile(this, POISON_TAG); // after the bump: see the protocol notes
+        return seq;
     }
 
     long acked() {
@@ -496,13 +517,18 @@ public final class CpuMmu {
 
     /** Applies everything posted so far, then acknowledges it. Owner thread only. */
     void drain() {
-        long s = (long) REQUESTED.getAcquire(this);
-        FlushRequest req;
-        while ((req = inbox.poll()) != null) {
-            apply(req);
-        }
-        seen = s;
-        ACKED.setRelease(this, s);
+        long s;
+        do {
+            s = (long) REQUESTED.getAcquire(this);
+            FlushRequest req;
+            while ((req = inbox.poll()) != null) {
+                apply(req);
+            }
+            seen = s;
+            ACKED.setRelease(this, s);
+            TAG.setVolatile(this, asidTag);
+            // A flusher's poison the line above overwrote came after its bump: seen here.
+        } while ((long) REQUESTED.getVolatile(this) != s);
     }
 
     /** Invalidates the entries {@code req} covers. Owner thread only. */
