@@ -5,6 +5,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.CompilerControl;
 import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
@@ -259,7 +260,8 @@ public class MmuBench {
         return floorFill(t, x, va);
     }
 
-    /** The floor's miss: the page map's pa, filled into the slot. Not inlined, as translatePa's slowPath. */
+    /** The floor's miss: the page map's pa, filled into the slot. Not inlined, as translatePa's slowPath is not. */
+    @CompilerControl(CompilerControl.Mode.DONT_INLINE)
     private long floorFill(long[] t, int x, long va) {
         Long pa = pageMap.get(va >>> 12);
         if (pa == null) {
