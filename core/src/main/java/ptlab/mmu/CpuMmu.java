@@ -49,7 +49,7 @@ import ptlab.pgtable.Mm;
  *
  * Miss path order: pending shootdowns (drain() if the tag is poisoned or `requested` moved),
  * the canonical check, then the block sets (skipped until a block entry was ever filled), the
- * base set again (global entries hit only here, and a drain may have emptied the slot), then the walk
+ * base set again (after a drain it may hit: the poisoned probe could not), then the walk
  * from the cached root (X86Walker on x86-64, which falls back to HardwareWalker; the branch on
  * the null field goes the same way on every miss of a machine). A THP hit thus costs one base
  * probe and one block probe: random
@@ -83,8 +83,9 @@ import ptlab.pgtable.Mm;
  * per hit against 3.1-4.2 ns (a plain loop over 256 hot addresses, alternating builds).
  * Before the poisoned tag (2026-11-22) the hit read `requested` opaquely and compared it with
  * `seen`: a load and a compare more, 0.15-0.2 ns of a 2.5-3 ns hit (H harness, alternating).
- * The global-key compare left the hit path with it: a global entry (kernel pages) hits in the
- * slow path's second probe, as a block entry does.
+ * The global-key compare stays on the hit path, out of line (taken only when the own-ASID
+ * compare fails) and gated on the same tag load: a global entry must not hit while a flush
+ * is pending either.
  *
  * Hit path in machine code (2026-11-22, perf annotate of MmuBench.tlbHit's batch loop inlined
  * into a plain harness, C2): about 58 instructions per hit. Of those, 11 are stack traffic
@@ -400,7 +401,8 @@ public final class CpuMmu {
         int i = ((int) vpn & bMask) << 1;
         long k = t[i];
         long v = t[i + 1];
-        if (k == (vpn | (long) TAG.getOpaque(this)) && (v & need) != 0) {
+        long tag = (long) TAG.getOpaque(this);
+        if ((k == (vpn | tag) || (k == (vpn | GLOBAL_TAG) && tag != POISON_TAG)) && (v & need) != 0) {
             return (v & ~RIGHTS_BITS) | (va & baseOffset);
         }
         return slowPath(va, need, kind);
@@ -439,7 +441,7 @@ public final class CpuMmu {
                 }
             }
         }
-        // The base set again: global entries hit only here, and a drain may have emptied the slot.
+        // The base set again: the fast path's probe may have run with a poisoned tag.
         long k = t[i];
         long v = t[i + 1];
         if (hit(k, v, vpn, asidTag, need)) {

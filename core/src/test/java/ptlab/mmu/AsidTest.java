@@ -222,6 +222,35 @@ class AsidTest {
         }
     }
 
+    /**
+     * A global entry (x86 G bit, written by hand on a user page of mm a) hits for every ASID
+     * without a walk, but not while a flush is pending on the CPU: the poisoned tag gates the
+     * global compare too, so the queued flush_tlb_all is applied first.
+     */
+    @Test
+    void aGlobalEntryHitsEveryAsidButNotWhileAFlushIsPending() {
+        Kernel k = checked.kernel(KernelConfig.defaults().withRam(1L << 30));
+        Mm a = k.pageTables().newMm("a", MmKind.USER);
+        Mm b = k.pageTables().newMm("b", MmKind.USER);
+        Geometry g = k.pageTables().geometry();
+        Level leaf = g.levels().get(g.levels().size() - 1);
+        PageDesc t = k.walker().installer().walkAlloc(a, BASE, leaf, null);
+        PageTables.write(t, g.index(leaf, BASE), 0x5000L | 0x167); // present, writable, user, accessed, dirty, global
+        CpuMmu cpu = k.mmu().attach(new SimCpu(0));
+        cpu.switchMm(a);
+        assertThat(cpu.translatePa(BASE + 8, AccessKind.READ, Privilege.USER)).isEqualTo(0x5008L);
+        cpu.switchMm(b);
+        long misses = cpu.misses();
+        assertThat(cpu.translatePa(BASE + 8, AccessKind.READ, Privilege.USER)).isEqualTo(0x5008L);
+        assertThat(cpu.misses()).as("the global entry hit under b's ASID").isEqualTo(misses);
+        cpu.post(new FlushRequest(FlushRequest.Kind.ALL, FlushRequest.ANY_ASID, 0, 0));
+        long w = cpu.translatePa(BASE + 8, AccessKind.READ, Privilege.USER);
+        assertThat(cpu.misses()).as("no hit while the flush waits").isEqualTo(misses + 1);
+        assertThat(Translation.isFault(w)).as("the flush applied, b's tables map nothing there").isTrue();
+        cpu.leave();
+        PageTables.write(t, g.index(leaf, BASE), 0); // the hand-written leaf maps no allocated page: gone before the checker runs
+    }
+
     /** With every ASID held by a live mm, a new context fails with a message, changing nothing. */
     @Test
     void noAsidLeftIsAClearError() {
