@@ -49,7 +49,7 @@ import ptlab.pgtable.Mm;
  *
  * Miss path order: pending shootdowns (drain() if the tag is poisoned or `requested` moved),
  * the canonical check, then the block sets (skipped until a block entry was ever filled), the
- * base set again (after a drain it may hit: the poisoned probe could not), then the walk
+ * base set again only if a drain ran (the fast path's probe had the poisoned tag), then the walk
  * from the cached root (X86Walker on x86-64, which falls back to HardwareWalker; the branch on
  * the null field goes the same way on every miss of a machine). A THP hit thus costs one base
  * probe and one block probe: random
@@ -416,8 +416,10 @@ public final class CpuMmu {
      * big method"), which doubled the cost of a TLB hit.
      */
     private long slowPath(long va, int need, AccessKind kind) {
+        boolean drained = false;
         if ((long) REQUESTED.getOpaque(this) != seen || (long) TAG.getOpaque(this) == POISON_TAG) {
             drain();
+            drained = true;
         }
         long top = va >> topShift;
         if (((top + 1) >>> 1) != 0) {
@@ -441,11 +443,13 @@ public final class CpuMmu {
                 }
             }
         }
-        // The base set again: the fast path's probe may have run with a poisoned tag.
-        long k = t[i];
-        long v = t[i + 1];
-        if (hit(k, v, vpn, asidTag, need)) {
-            return (v & ~RIGHTS_BITS) | (va & baseOffset);
+        if (drained) {
+            // The fast path probed with a poisoned tag (or before the drain): probe again.
+            long k = t[i];
+            long v = t[i + 1];
+            if (hit(k, v, vpn, asidTag, need)) {
+                return (v & ~RIGHTS_BITS) | (va & baseOffset);
+            }
         }
         // Miss: walk the tables and fill.
         misses++;
