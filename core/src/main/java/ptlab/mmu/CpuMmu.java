@@ -372,9 +372,14 @@ public final class CpuMmu {
 
     /** Handles pending shootdowns: the interrupt check of a CPU that is not translating. */
     public void poll() {
-        if ((long) REQUESTED.getAcquire(this) != seen || (long) TAG.getOpaque(this) == POISON_TAG) {
+        if (flushPosted()) {
             drain();
         }
+    }
+
+    /** Whether a flusher posted since the last drain (opaque loads: drain() acquires). Owner only. */
+    private boolean flushPosted() {
+        return (long) REQUESTED.getOpaque(this) != seen || (long) TAG.getOpaque(this) == POISON_TAG;
     }
 
     /* ---- translation: the hot path ---- */
@@ -420,7 +425,7 @@ public final class CpuMmu {
      */
     private long slowPath(long va, int need, AccessKind kind) {
         boolean drained = false;
-        if ((long) REQUESTED.getOpaque(this) != seen || (long) TAG.getOpaque(this) == POISON_TAG) {
+        if (flushPosted()) {
             drain();
             drained = true;
         }

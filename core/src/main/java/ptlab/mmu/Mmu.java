@@ -359,7 +359,8 @@ public final class Mmu {
                 if (asid == CpuMmu.GLOBAL_ASID && ctx == null) {
                     ctx = context(pt.initMm());
                 }
-                if (ctx == null || ctx.mm.isDead() || ctx.flushPending.get() > 0 || c.queuedFlushDrops(va, va + arch.geometry().entrySize(arch.geometry().levels().get(li)) - 1, asid)) {
+                long last = va + arch.geometry().entrySize(arch.geometry().levels().get(li)) - 1;
+                if (ctx == null || ctx.mm.isDead() || ctx.flushPending.get() > 0 || c.queuedFlushDrops(va, last, asid)) {
                     return;
                 }
                 String why = null;
