@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -85,15 +86,8 @@ class AsidTest {
      */
     @Test
     void deadMmsAsidsAreReusedAndNoTranslationCrossesMms() throws Exception {
-        Kernel k = checked.kernel(KernelConfig.defaults().withRam(1L << 30));
-        CpuMmu cpu0 = k.mmu().attach(new SimCpu(0));
-        ExecutorService t1 = Executors.newSingleThreadExecutor();
-        try {
-            SimCpu sc1 = new SimCpu(1);
-            CpuMmu cpu1 = on(t1, () -> {
-                sc1.bindCurrentThread();
-                return k.mmu().attach(sc1);
-            });
+        try (TwoCpus m = new TwoCpus()) {
+            Kernel k = m.k;
             int n = CpuMmu.MAX_ASID + 600;
             List<Integer> asids = new ArrayList<>();
             for (int i = 0; i < n; i++) {
@@ -101,17 +95,13 @@ class AsidTest {
                 assertThat(p.mmap(BASE, 4096, 3, false)).isEqualTo(Errno.OK);
                 assertThat(p.touch(BASE, 4096, true)).isEqualTo(Errno.OK);
                 long own = paInTables(k, p.mm());
-                CpuMmu cpu = i % 2 == 0 ? cpu0 : cpu1;
-                long pa = i % 2 == 0 ? translate(cpu, p.mm()) : on(t1, () -> translate(cpu1, p.mm()));
+                long pa = i % 2 == 0 ? translate(m.cpu0, p.mm()) : m.on1(() -> translate(m.cpu1, p.mm()));
                 assertThat(pa).as("process %d", i).isEqualTo(own);
                 asids.add(k.mmu().context(p.mm()).asid);
                 if (i % 2 == 1) {
-                    on(t1, () -> {
-                        cpu1.leave();
-                        return null;
-                    });
+                    m.on1(() -> m.cpu1.leave());
                 } else {
-                    cpu0.leave();
+                    m.cpu0.leave();
                 }
                 p.exit();
                 assertThat(k.mmu().audit()).isEmpty();
@@ -119,8 +109,6 @@ class AsidTest {
             assertThat(asids).allMatch(x -> x >= 1 && x <= CpuMmu.MAX_ASID);
             assertThat(asids.subList(CpuMmu.MAX_ASID, n)).as("ASIDs after the space ran out are reused ones")
                     .allMatch(x -> asids.subList(0, CpuMmu.MAX_ASID).contains(x));
-        } finally {
-            t1.shutdownNow();
         }
     }
 
@@ -131,45 +119,21 @@ class AsidTest {
      */
     @Test
     void aReusedAsidIsFlushedFromEveryCpuFirst() throws Exception {
-        Kernel k = checked.kernel(KernelConfig.defaults().withRam(1L << 30));
-        CpuMmu cpu0 = k.mmu().attach(new SimCpu(0));
-        ExecutorService t1 = Executors.newSingleThreadExecutor();
-        try {
-            SimCpu sc1 = new SimCpu(1);
-            CpuMmu cpu1 = on(t1, () -> {
-                sc1.bindCurrentThread();
-                return k.mmu().attach(sc1);
+        try (TwoCpus m = new TwoCpus()) {
+            Mm dead = m.k.pageTables().newMm("dead", MmKind.USER);
+            Mm other = m.k.pageTables().newMm("other", MmKind.USER);
+            m.on1(() -> {
+                m.cpu1.switchMm(dead);
+                m.cpu1.switchMm(other); // dead is no longer current anywhere
+                m.cpu1.leave();
             });
-            Mm dead = k.pageTables().newMm("dead", MmKind.USER);
-            Mm other = k.pageTables().newMm("other", MmKind.USER);
-            on(t1, () -> {
-                cpu1.switchMm(dead);
-                cpu1.switchMm(other); // dead is no longer current anywhere
-                cpu1.leave();
-                return null;
-            });
-            int deadAsid = k.mmu().context(dead).asid;
-            k.pageTables().destroyMm(dead);
-            List<Mm> live = new ArrayList<>();
-            while (live.size() < CpuMmu.MAX_ASID) {
-                Mm m = k.pageTables().newMm("m" + live.size(), MmKind.USER);
-                live.add(m);
-                cpu0.switchMm(m);
-                if (k.mmu().context(m).asid == deadAsid) {
-                    break;
-                }
-            }
-            assertThat(k.mmu().context(live.get(live.size() - 1)).asid).as("the new mm got the dead one's ASID").isEqualTo(deadAsid);
-            assertThat(cpu1.queuedFlushDrops(BASE, BASE + 4095, deadAsid)).as("a flush of the reused ASID is queued on cpu1").isTrue();
-            assertThat(cpu1.queuedFlushDrops(BASE, BASE + 4095, k.mmu().context(other).asid)).isFalse();
-            cpu0.leave();
-            on(t1, () -> {
-                cpu1.poll();
-                return null;
-            });
-            assertThat(cpu1.queuedFlushDrops(BASE, BASE + 4095, deadAsid)).as("cpu1 applied it").isFalse();
-        } finally {
-            t1.shutdownNow();
+            int deadAsid = m.k.mmu().context(dead).asid;
+            m.k.pageTables().destroyMm(dead);
+            m.heirOf(deadAsid);
+            assertThat(m.cpu1.queuedFlushDrops(BASE, BASE + 4095, deadAsid)).as("a flush of the reused ASID is queued on cpu1").isTrue();
+            assertThat(m.cpu1.queuedFlushDrops(BASE, BASE + 4095, m.k.mmu().context(other).asid)).isFalse();
+            m.on1(() -> m.cpu1.poll());
+            assertThat(m.cpu1.queuedFlushDrops(BASE, BASE + 4095, deadAsid)).as("cpu1 applied it").isFalse();
         }
     }
 
@@ -181,44 +145,26 @@ class AsidTest {
      */
     @Test
     void anEntryAQueuedFlushDropsIsNotJudgedAgainstTheAsidsNewMm() throws Exception {
-        Kernel k = checked.kernel(KernelConfig.defaults().withRam(1L << 30));
-        CpuMmu cpu0 = k.mmu().attach(new SimCpu(0));
-        ExecutorService t1 = Executors.newSingleThreadExecutor();
-        try {
-            SimCpu sc1 = new SimCpu(1);
-            CpuMmu cpu1 = on(t1, () -> {
-                sc1.bindCurrentThread();
-                return k.mmu().attach(sc1);
-            });
+        try (TwoCpus m = new TwoCpus()) {
+            Kernel k = m.k;
             Process dead = k.newProcess("dead");
             assertThat(dead.mmap(BASE, 4096, 3, false)).isEqualTo(Errno.OK);
             assertThat(dead.touch(BASE, 4096, true)).isEqualTo(Errno.OK);
             Mm other = k.pageTables().newMm("other", MmKind.USER);
-            on(t1, () -> {
-                assertThat(Translation.isFault(translate(cpu1, dead.mm()))).isFalse();
-                cpu1.switchMm(other); // online on another ASID: the exit's flush will be queued, not waited for
-                return null;
+            m.on1(() -> {
+                assertThat(Translation.isFault(translate(m.cpu1, dead.mm()))).isFalse();
+                m.cpu1.switchMm(other); // online on another ASID: the exit's flush will be queued, not waited for
             });
             int deadAsid = k.mmu().context(dead.mm()).asid;
             dead.exit();
-            assertThat(cpu1.queuedFlushDrops(BASE, BASE + 4095, deadAsid)).as("the exit's flush is queued on cpu1").isTrue();
-            Mm heir = null;
-            for (int i = 0; heir == null && i < CpuMmu.MAX_ASID; i++) {
-                Mm m = k.pageTables().newMm("m" + i, MmKind.USER);
-                cpu0.switchMm(m);
-                heir = k.mmu().context(m).asid == deadAsid ? m : null;
-            }
-            assertThat(heir).as("a new mm got the dead one's ASID").isNotNull();
-            cpu0.leave();
+            assertThat(m.cpu1.queuedFlushDrops(BASE, BASE + 4095, deadAsid)).as("the exit's flush is queued on cpu1").isTrue();
+            Mm heir = m.heirOf(deadAsid);
             assertThat(k.mmu().audit()).isEmpty();
-            Mm h = heir;
-            assertThat(on(t1, () -> {
-                long w = translate(cpu1, h);
-                cpu1.leave();
+            assertThat(m.on1(() -> {
+                long w = translate(m.cpu1, heir);
+                m.cpu1.leave();
                 return w;
             })).matches(Translation::isFault, "a fault: the heir maps nothing");
-        } finally {
-            t1.shutdownNow();
         }
     }
 
@@ -281,8 +227,50 @@ class AsidTest {
         return Translation.isFault(w) ? w : w - 8;
     }
 
-    private static <T> T on(ExecutorService t, java.util.concurrent.Callable<T> body) throws Exception {
-        Future<T> f = t.submit(body);
-        return f.get();
+    /** A machine with cpu0 on the test's thread and cpu1 on a thread of its own. */
+    private final class TwoCpus implements AutoCloseable {
+        final Kernel k = checked.kernel(KernelConfig.defaults().withRam(1L << 30));
+        final CpuMmu cpu0 = k.mmu().attach(new SimCpu(0));
+        private final ExecutorService t1 = Executors.newSingleThreadExecutor();
+        final CpuMmu cpu1;
+
+        TwoCpus() throws Exception {
+            SimCpu sc1 = new SimCpu(1);
+            cpu1 = on1(() -> {
+                sc1.bindCurrentThread();
+                return k.mmu().attach(sc1);
+            });
+        }
+
+        /** Runs {@code body} on cpu1's thread and returns its result. */
+        <T> T on1(Callable<T> body) throws Exception {
+            Future<T> f = t1.submit(body);
+            return f.get();
+        }
+
+        void on1(Runnable body) throws Exception {
+            on1(() -> {
+                body.run();
+                return null;
+            });
+        }
+
+        /** New mms, each switched to on cpu0, until one gets {@code asid} (the space ran out and it was reused); cpu0 then leaves. */
+        Mm heirOf(int asid) {
+            for (int i = 0; i < CpuMmu.MAX_ASID; i++) {
+                Mm m = k.pageTables().newMm("m" + i, MmKind.USER);
+                cpu0.switchMm(m);
+                if (k.mmu().context(m).asid == asid) {
+                    cpu0.leave();
+                    return m;
+                }
+            }
+            throw new AssertionError("no new mm got ASID " + asid);
+        }
+
+        @Override
+        public void close() {
+            t1.shutdownNow();
+        }
     }
 }
