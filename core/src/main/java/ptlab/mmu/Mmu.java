@@ -163,8 +163,9 @@ public final class Mmu {
         for (MmContext c : contexts.values()) {
             if (c.mm.isDead() && !currentOnAnyCpu(c)) {
                 // No CPU runs this ASID, so the shootdown waits for none; each CPU drops the
-                // entries before its next translation or switch_mm.
-                shootdown(new FlushRequest(FlushRequest.Kind.MM, c.asid, 0, 0));
+                // entries before its next translation or switch_mm. Part of the ASID
+                // allocator, not of an operation: dropNextFlushes does not drop it.
+                post(new FlushRequest(FlushRequest.Kind.MM, c.asid, 0, 0));
                 contexts.remove(c.mm);
                 byAsid.remove(c.asid);
                 return c.asid;
@@ -237,6 +238,11 @@ public final class Mmu {
         if (dropFlushes.get() > 0 && dropFlushes.getAndDecrement() > 0) {
             return; // fault injection: the negative control for the stale-TLB audit
         }
+        post(req);
+    }
+
+    /** Sends {@code req} to every CPU and waits for those that must ack; never dropped by fault injection. */
+    private void post(FlushRequest req) {
         flushes.incrementAndGet();
         CpuMmu self = CpuMmu.ofCurrentThread(this);
         Thread me = Thread.currentThread();
