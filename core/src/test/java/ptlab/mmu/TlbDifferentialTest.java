@@ -1,0 +1,180 @@
+package ptlab.mmu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import ptlab.arch.Architecture;
+import ptlab.arch.Architectures;
+import ptlab.check.CheckedKernels;
+import ptlab.cpu.SimCpu;
+import ptlab.kmap.KernelMappings;
+import ptlab.mm.Advice;
+import ptlab.mm.Kernel;
+import ptlab.mm.Process;
+import ptlab.pgtable.KernelConfig;
+
+/**
+ * The TLB against no TLB: random sequences of switch_mm between processes that map the same
+ * addresses to different pages, translations of user, kernel and non-canonical addresses with
+ * every access kind and privilege, mprotect, munmap, mmap, MADV_DONTNEED, exits and new
+ * processes (enough of them that dead mms' ASIDs are reused). Every translation through the
+ * CPU's TLB must give what a read-only walk of the current tables gives at that moment: the
+ * same pa, or a fault. A wrong key (an ASID or address bit left out), a missing flush or an
+ * ASID reused without its flush shows as a difference, printed with the seed and the step.
+ */
+class TlbDifferentialTest {
+    @RegisterExtension
+    final CheckedKernels checked = new CheckedKernels();
+
+    private static final long BASE = 0x4000_0000L;
+    private static final int PAGES = 48;
+    private static final long SEED = Long.getLong("ptlab.tlbdiff.seed", 0x71bd1ffL);
+
+    static List<String> architectures() {
+        return new ArrayList<>(Architectures.names());
+    }
+
+    @ParameterizedTest
+    @MethodSource("architectures")
+    void everyTranslationEqualsAWalkOfTheCurrentTables(String name) {
+        Architecture a = Architectures.byName(name);
+        Kernel k = checked.kernel(KernelConfig.of(a).withRam(1L << 30));
+        long kernelVa = new KernelMappings(k).layout().pageOffset();
+        long page = a.geometry().pageSize();
+        SplittableRandom r = new SplittableRandom(SEED ^ name.hashCode());
+        CpuMmu cpu = k.mmu().attach(new SimCpu(0), 256, 8); // small: evictions and conflicts
+        List<Process> procs = new ArrayList<>();
+        int made = 0;
+        for (int i = 0; i < 3; i++) {
+            procs.add(newProcess(k, "p" + made++, page, r));
+        }
+        Process cur = procs.get(0);
+        cpu.switchMm(cur.mm());
+        WalkResult ref = new WalkResult();
+        HardwareWalker hw = new HardwareWalker(a.geometry(), a.format(), HardwareRules.of(a.format()), k.pageTables().memory());
+        long va = BASE;
+        AccessKind kind = AccessKind.READ;
+        Privilege priv = Privilege.USER;
+        int translations = 0;
+        int hits = 0;
+        for (int step = 0; step < 4000; step++) {
+            int op = r.nextInt(100);
+            String what;
+            if (op < 70) {
+                if (r.nextInt(3) != 0) { // else the last access again: a hit if it was mapped
+                    va = pick(r, a, page, kernelVa);
+                    kind = r.nextInt(5) == 0 ? AccessKind.values()[r.nextInt(AccessKind.values().length)] : r.nextBoolean() ? AccessKind.READ : AccessKind.WRITE;
+                    priv = r.nextInt(6) == 0 ? Privilege.KERNEL : Privilege.USER;
+                }
+                long misses = cpu.misses();
+                long got = cpu.translatePa(va, kind, priv);
+                hits += cpu.misses() == misses ? 1 : 0;
+                translations++;
+                long want = reference(k, hw, cpu, va, kind, priv, ref);
+                String at = String.format("%s seed 0x%x step %d: %s %s 0x%x in %s", name, SEED, step, priv, kind, va, cur.mm());
+                assertThat(Translation.isFault(got)).as(at + ": fault").isEqualTo(Translation.isFault(want));
+                if (!Translation.isFault(got)) {
+                    assertThat(got).as(at + ": pa").isEqualTo(want);
+                }
+                continue;
+            } else if (op < 78) {
+                cur = procs.get(r.nextInt(procs.size()));
+                cpu.switchMm(cur.mm());
+                what = "switch";
+            } else if (op < 84) {
+                Process p = procs.get(r.nextInt(procs.size()));
+                long at = BASE + r.nextInt(PAGES) * page;
+                p.mprotect(at, (1 + r.nextInt(4)) * page, r.nextInt(8) & 3);
+                what = "mprotect";
+            } else if (op < 88) {
+                Process p = procs.get(r.nextInt(procs.size()));
+                long at = BASE + r.nextInt(PAGES) * page;
+                p.madvise(at, (1 + r.nextInt(4)) * page, Advice.DONTNEED);
+                what = "dontneed";
+            } else if (op < 92) {
+                Process p = procs.get(r.nextInt(procs.size()));
+                long at = BASE + r.nextInt(PAGES) * page;
+                long len = (1 + r.nextInt(4)) * page;
+                p.munmap(at, len);
+                if (r.nextBoolean()) {
+                    p.mmap(at, len, 3, false);
+                    p.touch(at, len, r.nextBoolean());
+                }
+                what = "remap";
+            } else {
+                // An exit and a new process; now and then a burst of short-lived ones, so that
+                // the ASID space runs out and dead mms' ASIDs are reused.
+                Process gone = procs.remove(r.nextInt(procs.size()));
+                procs.add(newProcess(k, "p" + made++, page, r));
+                gone.exit();
+                for (int b = r.nextInt(8) == 0 ? 700 : 0; b > 0; b--) {
+                    Process brief = k.newProcess("p" + made++);
+                    cpu.switchMm(brief.mm()); // it gets an ASID
+                    brief.exit();
+                }
+                cur = procs.get(r.nextInt(procs.size()));
+                cpu.switchMm(cur.mm());
+                what = "exit+new";
+            }
+            assertThat(k.mmu().audit()).as("%s seed 0x%x step %d after %s", name, SEED, step, what).isEmpty();
+        }
+        System.out.printf("TlbDifferentialTest %s: %d translations, %d TLB hits, %d processes (ASIDs reused), identical to the walk%n",
+                name, translations, hits, made);
+        assertThat(made).as("processes made: more than the ASIDs, so some were reused").isGreaterThan(CpuMmu.MAX_ASID);
+        assertThat(hits).as("TLB hits among %d translations", translations).isGreaterThan(translations / 20);
+        cpu.leave();
+        for (Process p : procs) {
+            p.exit();
+        }
+    }
+
+    /** A process that maps every page of [BASE, BASE + PAGES pages), touches some, writes some. */
+    private static Process newProcess(Kernel k, String name, long page, SplittableRandom r) {
+        Process p = k.newProcess(name);
+        p.mmap(BASE, PAGES * page, 3, false);
+        for (int i = 0; i < PAGES; i++) {
+            int t = r.nextInt(3);
+            if (t > 0) {
+                p.touch(BASE + i * page, page, t == 2);
+            }
+        }
+        return p;
+    }
+
+    /** A user page (mostly), a kernel linear-map address, or a non-canonical alias of a user page. */
+    private static long pick(SplittableRandom r, Architecture a, long page, long kernelVa) {
+        long user = BASE + r.nextInt(PAGES + 2) * page + (r.nextInt((int) page) & ~7);
+        int c = r.nextInt(10);
+        if (c < 7) {
+            return user;
+        }
+        if (c < 8) {
+            return kernelVa + r.nextInt(1 << 20) * 8L;
+        }
+        int vaBits = a.geometry().vaBits();
+        return user | 1L << (vaBits + r.nextInt(64 - vaBits));
+    }
+
+    /**
+     * What the tables give now: the pa, or a fault word, from the generic hardware walk with
+     * no TLB (it sets A/D bits as the hardware does; the TLB path ran first and set any it needed).
+     */
+    private static long reference(Kernel k, HardwareWalker hw, CpuMmu cpu, long va, AccessKind kind, Privilege priv, WalkResult out) {
+        Architecture a = k.pageTables().arch();
+        if (!a.isCanonical(va)) {
+            return Translation.faultWord(a.geometry().root(), FaultReason.NOT_CANONICAL);
+        }
+        int need = 1 << (priv.ordinal() * 3 + kind.ordinal());
+        boolean kernelRoot = !a.sharesKernelHalf() && va < 0;
+        long root = k.pageTables().pa((kernelRoot ? k.pageTables().initMm() : cpu.currentMm()).pgd());
+        if (!hw.walk(root, va, need, kind, cpu.controls(), out)) {
+            return out.fault;
+        }
+        return out.pagePa | (va & (a.geometry().entrySize(a.geometry().levels().get(out.levelIndex)) - 1));
+    }
+}
