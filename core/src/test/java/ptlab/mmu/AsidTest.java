@@ -39,10 +39,6 @@ class AsidTest {
 
     private static final long BASE = 0x4000_0000L;
 
-    static List<String> architectures() {
-        return new ArrayList<>(Architectures.names());
-    }
-
     /**
      * A cached translation of a user page must not serve any non-canonical alias of it (the
      * same low bits, anything else above the VA width): each faults NOT_CANONICAL (or, the
@@ -50,7 +46,7 @@ class AsidTest {
      * address still hits.
      */
     @ParameterizedTest
-    @MethodSource("architectures")
+    @MethodSource("ptlab.mmu.MmuFixture#architectures")
     void nonCanonicalAliasesOfACachedPageFault(String name) {
         Architecture a = Architectures.byName(name);
         Kernel k = checked.kernel(KernelConfig.of(a).withRam(1L << 30));

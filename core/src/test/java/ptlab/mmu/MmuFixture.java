@@ -31,6 +31,11 @@ final class MmuFixture {
     final CpuMmu cpu;
     private final Map<String, Runnable> saved = new LinkedHashMap<>();
 
+    /** Every architecture's name: the method source of the mmu tests that run on each ({@code "ptlab.mmu.MmuFixture#architectures"}). */
+    static java.util.stream.Stream<String> architectures() {
+        return ptlab.arch.Architectures.names().stream();
+    }
+
     MmuFixture(CheckedKernels checked, Architecture a) {
         this.arch = a;
         this.k = checked.kernel(KernelConfig.of(a).withRam(1L << 30));

@@ -35,12 +35,8 @@ class TlbDifferentialTest {
     private static final int PAGES = 48;
     private static final long SEED = Long.getLong("ptlab.tlbdiff.seed", 0x71bd1ffL);
 
-    static List<String> architectures() {
-        return new ArrayList<>(Architectures.names());
-    }
-
     @ParameterizedTest
-    @MethodSource("architectures")
+    @MethodSource("ptlab.mmu.MmuFixture#architectures")
     void everyTranslationEqualsAWalkOfTheCurrentTables(String name) {
         Architecture a = Architectures.byName(name);
         Kernel k = checked.kernel(KernelConfig.of(a).withRam(1L << 30));
