@@ -9,8 +9,8 @@ import ptlab.pgtable.Mm;
 
 /**
  * One simulated CPU's MMU: its TLB, its current mm and ASID, its CPU controls, and the mailbox
- * through which other CPUs' shootdowns reach it. Everything but the mailbox and the
- * online/ASID words is touched only by the CPU's own thread.
+ * through which other CPUs' shootdowns reach it. Everything but the mailbox, the hit path's
+ * tag (which a flusher poisons) and the online/ASID words is touched only by the CPU's own thread.
  *
  * <p>Hot loop: {@link #translatePa} returns a physical address or a negative fault word
  * ({@link Translation#isFault}); {@link #translate} is the typed form. A CPU that runs no

@@ -15,7 +15,8 @@
  *       TLB miss that leaves every other case to it and is tested equal to it on random tables
  *       ({@code X86WalkerDifferentialTest}).</li>
  *   <li><b>ASID</b>: the tag of an mm's TLB entries (x86 PCID, arm64 ASID, RISC-V ASID);
- *       <b>global</b> entries match every ASID.</li>
+ *       <b>global</b> entries match every ASID. 12 bits (1 to 4093); once they run out, a new
+ *       mm takes a dead mm's ASID after a flush of it on every CPU ({@code Mmu}'s notes).</li>
  *   <li><b>shootdown</b>: a flush posted to other CPUs and waited for ({@code flush_tlb_mm_range},
  *       {@code smp_call_function_many}).</li>
  *   <li><b>gather</b>: {@link ptlab.mmu.TlbGather}, unhook → invalidate → free.</li>
