@@ -347,24 +347,8 @@ public final class CpuMmu {
      */
     boolean queuedFlushDrops(long va, long last, int asid) {
         for (FlushRequest r : inbox) {
-            boolean inRange = Long.compareUnsigned(va, r.end() - 1) <= 0 && Long.compareUnsigned(last, r.start()) >= 0;
-            switch (r.kind()) {
-                case ALL:
-                    return true;
-                case MM:
-                    if (r.asid() == asid) {
-                        return true;
-                    }
-                    break;
-                case RANGE:
-                    if (r.asid() == asid && inRange) {
-                        return true;
-                    }
-                    break;
-                default:
-                    if (inRange) {
-                        return true;
-                    }
+            if (drops(r, va, last, asid)) {
+                return true;
             }
         }
         return false;
@@ -400,7 +384,7 @@ public final class CpuMmu {
 
     /** The physical address for an access, or a negative fault word ({@link Translation#faultOf}). */
     public long translatePa(long va, AccessKind kind, Privilege priv) {
-        int need = 1 << (priv.ordinal() * 3 + kind.ordinal());
+        int need = Rights.need(kind, priv);
         // Fast path, kept small enough to inline into the emulator's loop: a base-page hit with
         // no shootdown pending (a non-canonical address never hits: see the notes on keys).
         // Everything else goes to slowPath.
@@ -467,8 +451,7 @@ public final class CpuMmu {
             return Translation.faultWord(mmu.arch().geometry().root(), FaultReason.NOT_PRESENT);
         }
         WalkResult r = scratch;
-        X86Walker xw = x86Walker;
-        if (!(xw != null ? xw.walk(root, va, need, kind, controls, r) : walker.walk(root, va, need, kind, controls, r))) {
+        if (!walk(root, va, need, kind, r)) {
             faults++;
             return r.fault;
         }
@@ -548,45 +531,54 @@ public final class CpuMmu {
     /** Invalidates the entries {@code req} covers. Owner thread only. */
     void apply(FlushRequest req) {
         flushesApplied++;
-        switch (req.kind()) {
-            case ALL:
-                clearSet(bTlb);
-                for (BlockSet s : blocks) {
-                    clearSet(s.tlb);
-                }
-                return;
-            case MM:
-                long tag = (long) req.asid() << ASID_SHIFT;
-                invalidateIf(bTlb, baseShift, tag, 0, -1);
-                for (BlockSet s : blocks) {
-                    invalidateIf(s.tlb, s.shift, tag, 0, -1);
-                }
-                return;
-            default:
-                long rtag = req.kind() == FlushRequest.Kind.KERNEL_RANGE ? -1 : (long) req.asid() << ASID_SHIFT;
-                long lo = req.start();
-                long hi = req.end() - 1;
-                invalidateIf(bTlb, baseShift, rtag, lo, hi);
-                for (BlockSet s : blocks) {
-                    invalidateIf(s.tlb, s.shift, rtag, lo, hi);
-                }
+        if (req.kind() == FlushRequest.Kind.ALL) {
+            clearSet(bTlb);
+            for (BlockSet s : blocks) {
+                clearSet(s.tlb);
+            }
+            return;
+        }
+        invalidateIf(bTlb, baseShift, req);
+        for (BlockSet s : blocks) {
+            invalidateIf(s.tlb, s.shift, req);
         }
     }
 
-    /** Empties entries with ASID tag {@code tag} (-1: any, global too) overlapping [lo, hi] (unsigned VAs). */
-    private static void invalidateIf(long[] set, int shift, long tag, long lo, long hi) {
+    /** Empties the entries of a set that {@code req} drops. */
+    private static void invalidateIf(long[] set, int shift, FlushRequest req) {
         for (int i = 0; i < set.length; i += 2) {
             long k = set[i];
-            if (k == EMPTY || (tag != -1 && (k & ~VPN_BITS) != tag)) {
+            if (k == EMPTY) {
                 continue;
             }
             long start = (k & VPN_BITS) << shift;
-            long last = start + (1L << shift) - 1;
-            if (Long.compareUnsigned(start, hi) <= 0 && Long.compareUnsigned(last, lo) >= 0) {
+            if (drops(req, start, start + (1L << shift) - 1, (int) (k >>> ASID_SHIFT))) {
                 set[i] = EMPTY;
                 set[i + 1] = 0;
             }
         }
+    }
+
+    /**
+     * Whether {@code r} drops the entry for [{@code start}, {@code last}] (unsigned VAs) tagged
+     * {@code asid} ({@link #GLOBAL_ASID} for a global entry): the one definition of what each
+     * kind of request reaches, for {@link #apply} and the audit.
+     */
+    static boolean drops(FlushRequest r, long start, long last, int asid) {
+        switch (r.kind()) {
+            case ALL:
+                return true;
+            case MM: // every non-global entry of one ASID
+                return r.asid() == asid;
+            case RANGE: // non-global entries of one ASID in the range
+                return r.asid() == asid && overlaps(r, start, last);
+            default: // KERNEL_RANGE: every entry in the range, any ASID, global ones too
+                return overlaps(r, start, last);
+        }
+    }
+
+    private static boolean overlaps(FlushRequest r, long start, long last) {
+        return Long.compareUnsigned(start, r.end() - 1) <= 0 && Long.compareUnsigned(last, r.start()) >= 0;
     }
 
     /* ---- audit (quiescent: the CPU's thread is not translating) ---- */
@@ -616,11 +608,13 @@ public final class CpuMmu {
     /** A read-only walk (no A/D update) with this CPU's controls, for the audit. */
     boolean auditWalk(long va, MmContext ctx, WalkResult out) {
         long root = rootFor(va, ctx);
-        if (root < 0) {
-            return false;
-        }
+        return root >= 0 && walk(root, va, 0, AccessKind.READ, out);
+    }
+
+    /** The hardware walk with this CPU's controls: X86Walker on x86-64 (it falls back to HardwareWalker), else HardwareWalker. */
+    private boolean walk(long root, long va, int need, AccessKind kind, WalkResult out) {
         X86Walker xw = x86Walker;
-        return xw != null ? xw.walk(root, va, 0, AccessKind.READ, controls, out) : walker.walk(root, va, 0, AccessKind.READ, controls, out);
+        return xw != null ? xw.walk(root, va, need, kind, controls, out) : walker.walk(root, va, need, kind, controls, out);
     }
 
     /* ---- statistics ---- */

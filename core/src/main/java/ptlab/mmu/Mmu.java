@@ -365,7 +365,7 @@ public final class Mmu {
                 if (asid == CpuMmu.GLOBAL_ASID && ctx == null) {
                     ctx = context(pt.initMm());
                 }
-                long last = va + arch.geometry().entrySize(arch.geometry().levels().get(li)) - 1;
+                long last = va + walker.entrySize(li) - 1;
                 if (ctx == null || ctx.mm.isDead() || ctx.flushPending.get() > 0 || c.queuedFlushDrops(va, last, asid)) {
                     return;
                 }

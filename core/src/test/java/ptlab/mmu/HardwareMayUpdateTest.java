@@ -43,7 +43,7 @@ class HardwareMayUpdateTest {
             int rights = rules.leafRights(Level.PTE, e);
             for (Privilege pv : Privilege.values()) {
                 for (AccessKind k : AccessKind.values()) {
-                    if ((rights & (1 << (pv.ordinal() * 3 + k.ordinal()))) == 0) {
+                    if ((rights & Rights.need(k, pv)) == 0) {
                         continue; // a permission fault, again before any update
                     }
                     assertThat(rules.updateAccessed(e, k)).as("%s %s %s %s", a, p, pv, k).isEqualTo(e);

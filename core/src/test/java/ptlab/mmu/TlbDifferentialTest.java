@@ -165,12 +165,12 @@ class TlbDifferentialTest {
         if (!a.isCanonical(va)) {
             return Translation.faultWord(a.geometry().root(), FaultReason.NOT_CANONICAL);
         }
-        int need = 1 << (priv.ordinal() * 3 + kind.ordinal());
+        int need = Rights.need(kind, priv);
         boolean kernelRoot = !a.sharesKernelHalf() && va < 0;
         long root = k.pageTables().pa((kernelRoot ? k.pageTables().initMm() : cpu.currentMm()).pgd());
         if (!hw.walk(root, va, need, kind, cpu.controls(), out)) {
             return out.fault;
         }
-        return out.pagePa | (va & (a.geometry().entrySize(a.geometry().levels().get(out.levelIndex)) - 1));
+        return out.pagePa | (va & (hw.entrySize(out.levelIndex) - 1));
     }
 }
