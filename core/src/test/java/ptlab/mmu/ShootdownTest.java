@@ -9,9 +9,11 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import ptlab.check.CheckedKernels;
 import ptlab.cpu.SimCpu;
+import ptlab.mm.Advice;
 import ptlab.mm.Errno;
 import ptlab.mm.Kernel;
 import ptlab.mm.Process;
@@ -89,5 +91,32 @@ class ShootdownTest {
         assertEquals(null, bad.get());
         assertTrue(translations.get() > 0);
         assertTrue(k.mmu().audit().isEmpty());
+    }
+
+    /**
+     * A THP block entry hits on the fast path, at any offset in its block, but not while a
+     * shootdown is pending on the CPU: the poisoned tag gates the block probe as it gates the
+     * base probe, so the queued flush is applied first.
+     */
+    @Test
+    void aBlockEntryDoesNotHitWhileAFlushIsPending() {
+        Kernel k = checked.kernel(KernelConfig.defaults().withRam(1L << 30));
+        Process p = k.newProcess("p");
+        long thp = 0x8000_0000L;
+        long huge = 2L << 20;
+        assertEquals(Errno.OK, p.mmap(thp, huge, 3, false));
+        assertEquals(Errno.OK, p.madvise(thp, huge, Advice.HUGEPAGE));
+        assertEquals(Errno.OK, p.touch(thp, huge, true));
+        CpuMmu cpu = k.mmu().attach(new SimCpu(0));
+        cpu.switchMm(p.mm());
+        long pa = cpu.translatePa(thp + 8, AccessKind.READ, Privilege.USER);
+        assertTrue(!Translation.isFault(pa) && (pa & (huge - 1)) == 8, "a 2 MiB page: 0x" + Long.toHexString(pa));
+        long misses = cpu.misses();
+        assertEquals(pa + 0x1f_f000, cpu.translatePa(thp + 0x1f_f008, AccessKind.READ, Privilege.USER));
+        assertEquals(misses, cpu.misses(), "the block entry hit");
+        cpu.post(new FlushRequest(FlushRequest.Kind.ALL, FlushRequest.ANY_ASID, 0, 0));
+        assertEquals(pa, cpu.translatePa(thp + 8, AccessKind.READ, Privilege.USER));
+        assertEquals(misses + 1, cpu.misses(), "no hit while the flush waits");
+        cpu.leave();
     }
 }

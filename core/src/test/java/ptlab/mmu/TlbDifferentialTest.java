@@ -10,6 +10,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import ptlab.arch.Architecture;
 import ptlab.arch.Architectures;
+import ptlab.arch.Level;
 import ptlab.check.CheckedKernels;
 import ptlab.cpu.SimCpu;
 import ptlab.kmap.KernelMappings;
@@ -33,6 +34,8 @@ class TlbDifferentialTest {
 
     private static final long BASE = 0x4000_0000L;
     private static final int PAGES = 48;
+    /** Where each process maps two PMD-sized THP ranges, on geometries with 2 MiB PMDs. */
+    private static final long THP_BASE = 0x8000_0000L;
     private static final long SEED = Long.getLong("ptlab.tlbdiff.seed", 0x71bd1ffL);
 
     @ParameterizedTest
@@ -42,12 +45,15 @@ class TlbDifferentialTest {
         Kernel k = checked.kernel(KernelConfig.of(a).withRam(1L << 30));
         long kernelVa = new KernelMappings(k).layout().pageOffset();
         long page = a.geometry().pageSize();
+        // THP where the PMD maps 2 MiB (4K granules): huge pages, the huge zero page and splits
+        // put block entries in the TLB; elsewhere a PMD block is too large for this RAM.
+        long huge = a.geometry().entrySize(Level.PMD) == 2L << 20 ? 2L << 20 : 0;
         SplittableRandom r = new SplittableRandom(SEED ^ name.hashCode());
         CpuMmu cpu = k.mmu().attach(new SimCpu(0), 256, 8); // small: evictions and conflicts
         List<Process> procs = new ArrayList<>();
         int made = 0;
         for (int i = 0; i < 3; i++) {
-            procs.add(newProcess(k, "p" + made++, page, r));
+            procs.add(newProcess(k, "p" + made++, page, huge, r));
         }
         Process cur = procs.get(0);
         cpu.switchMm(cur.mm());
@@ -58,18 +64,21 @@ class TlbDifferentialTest {
         Privilege priv = Privilege.USER;
         int translations = 0;
         int hits = 0;
+        int thpHits = 0;
         for (int step = 0; step < 4000; step++) {
             int op = r.nextInt(100);
             String what;
             if (op < 70) {
                 if (r.nextInt(3) != 0) { // else the last access again: a hit if it was mapped
-                    va = pick(r, a, page, kernelVa);
+                    va = pick(r, a, page, huge, kernelVa);
                     kind = r.nextInt(5) == 0 ? AccessKind.values()[r.nextInt(AccessKind.values().length)] : r.nextBoolean() ? AccessKind.READ : AccessKind.WRITE;
                     priv = r.nextInt(6) == 0 ? Privilege.KERNEL : Privilege.USER;
                 }
                 long misses = cpu.misses();
                 long got = cpu.translatePa(va, kind, priv);
-                hits += cpu.misses() == misses ? 1 : 0;
+                boolean hit = cpu.misses() == misses;
+                hits += hit ? 1 : 0;
+                thpHits += hit && huge > 0 && va >= THP_BASE && va < THP_BASE + 2 * huge ? 1 : 0;
                 translations++;
                 long want = reference(k, hw, cpu, va, kind, priv, ref);
                 String at = String.format("%s seed 0x%x step %d: %s %s 0x%x in %s", name, SEED, step, priv, kind, va, cur.mm());
@@ -78,6 +87,21 @@ class TlbDifferentialTest {
                     assertThat(got).as(at + ": pa").isEqualTo(want);
                 }
                 continue;
+            } else if (op < 74 && huge > 0) {
+                // THP: split a huge PMD (mprotect or zap of a part), zap or protect it whole, or
+                // map it again (a huge page on a write touch, the huge zero page on a read).
+                Process p = procs.get(r.nextInt(procs.size()));
+                long at = THP_BASE + r.nextInt(2) * huge;
+                boolean part = r.nextBoolean();
+                long from = part ? at + r.nextInt((int) (huge / page)) * page : at;
+                long len = part ? (1 + r.nextInt(8)) * page : huge;
+                switch (r.nextInt(4)) {
+                    case 0 -> p.mprotect(from, len, r.nextInt(4));
+                    case 1 -> p.madvise(from, len, Advice.DONTNEED);
+                    case 2 -> p.mprotect(at, huge, 3);
+                    default -> p.touch(at, huge, r.nextBoolean());
+                }
+                what = "thp";
             } else if (op < 78) {
                 cur = procs.get(r.nextInt(procs.size()));
                 cpu.switchMm(cur.mm());
@@ -106,7 +130,7 @@ class TlbDifferentialTest {
                 // An exit and a new process; now and then a burst of short-lived ones, so that
                 // the ASID space runs out and dead mms' ASIDs are reused.
                 Process gone = procs.remove(r.nextInt(procs.size()));
-                procs.add(newProcess(k, "p" + made++, page, r));
+                procs.add(newProcess(k, "p" + made++, page, huge, r));
                 gone.exit();
                 for (int b = r.nextInt(8) == 0 ? 700 : 0; b > 0; b--) {
                     Process brief = k.newProcess("p" + made++);
@@ -119,18 +143,25 @@ class TlbDifferentialTest {
             }
             assertThat(k.mmu().audit()).as("%s seed 0x%x step %d after %s", name, SEED, step, what).isEmpty();
         }
-        System.out.printf("TlbDifferentialTest %s: %d translations, %d TLB hits, %d processes (ASIDs reused), identical to the walk%n",
-                name, translations, hits, made);
+        System.out.printf("TlbDifferentialTest %s: %d translations, %d TLB hits (%d in THP ranges), %d processes (ASIDs reused), identical to the walk%n",
+                name, translations, hits, thpHits, made);
         assertThat(made).as("processes made: more than the ASIDs, so some were reused").isGreaterThan(CpuMmu.MAX_ASID);
         assertThat(hits).as("TLB hits among %d translations", translations).isGreaterThan(translations / 20);
+        if (huge > 0) {
+            assertThat(thpHits).as("TLB hits in the THP ranges").isGreaterThan(translations / 50);
+        }
         cpu.leave();
         for (Process p : procs) {
             p.exit();
         }
     }
 
-    /** A process that maps every page of [BASE, BASE + PAGES pages), touches some, writes some. */
-    private static Process newProcess(Kernel k, String name, long page, SplittableRandom r) {
+    /**
+     * A process that maps every page of [BASE, BASE + PAGES pages), touches some, writes some;
+     * with {@code huge} > 0 also two MADV_HUGEPAGE ranges of that size at THP_BASE, the first
+     * written (a huge page), the second read (the huge zero page) or left untouched.
+     */
+    private static Process newProcess(Kernel k, String name, long page, long huge, SplittableRandom r) {
         Process p = k.newProcess(name);
         p.mmap(BASE, PAGES * page, 3, false);
         for (int i = 0; i < PAGES; i++) {
@@ -139,12 +170,24 @@ class TlbDifferentialTest {
                 p.touch(BASE + i * page, page, t == 2);
             }
         }
+        if (huge > 0) {
+            p.mmap(THP_BASE, 2 * huge, 3, false);
+            p.madvise(THP_BASE, 2 * huge, Advice.HUGEPAGE);
+            p.touch(THP_BASE, huge, true);
+            if (r.nextBoolean()) {
+                p.touch(THP_BASE + huge, huge, false);
+            }
+        }
         return p;
     }
 
     /** A user page (mostly), a kernel linear-map address, or a non-canonical alias of a user page. */
-    private static long pick(SplittableRandom r, Architecture a, long page, long kernelVa) {
+    private static long pick(SplittableRandom r, Architecture a, long page, long huge, long kernelVa) {
         long user = BASE + r.nextInt(PAGES + 2) * page + (r.nextInt((int) page) & ~7);
+        if (huge > 0 && r.nextInt(4) == 0) {
+            // Anywhere in the THP ranges: a block entry must give the offset within its block.
+            user = THP_BASE + (r.nextLong(2 * huge) & ~7);
+        }
         int c = r.nextInt(10);
         if (c < 7) {
             return user;
