@@ -391,17 +391,22 @@ public final class CpuMmu {
     /* ---- translation: the hot path ---- */
 
     /**
-     * Whether the entry [key, value] translates page number {@code vpn} for the ASID tagged
-     * {@code asidTag} (or is global) and grants {@code need}. Small enough for C2 to inline
-     * everywhere (MaxInlineSize), the TLB-hit fast path included.
+     * Whether the entry [key, value] translates page number {@code vpn} under {@code tag} and
+     * grants {@code need}: the one compare of every probe, both of the fast path's included.
+     * Small enough for C2 to inline everywhere (MaxInlineSize).
      */
-    private static boolean hit(long key, long value, long vpn, long asidTag, int need) {
-        return keyMatches(key, vpn, asidTag) && (value & need) != 0;
+    private static boolean hit(long key, long value, long vpn, long tag, int need) {
+        return keyMatches(key, vpn, tag) && (value & need) != 0;
     }
 
-    /** Whether {@code key} is page number {@code vpn} under the ASID tagged {@code asidTag}, or global. */
-    private static boolean keyMatches(long key, long vpn, long asidTag) {
-        return key == (vpn | asidTag) || key == (vpn | GLOBAL_TAG);
+    /**
+     * Whether {@code key} is page number {@code vpn} under the ASID tagged {@code tag}, or global.
+     * With {@code tag} {@link #POISON_TAG} (a shootdown pending) nothing matches: the own-ASID
+     * compare could equal only an empty entry, and the global compare is gated. The global
+     * compare is the second operand of ||, so C2 lays it out of line, after the usual hit.
+     */
+    private static boolean keyMatches(long key, long vpn, long tag) {
+        return key == (vpn | tag) || (key == (vpn | GLOBAL_TAG) && tag != POISON_TAG);
     }
 
     /** The physical address for an access, or a negative fault word ({@link Translation#faultOf}). */
@@ -416,7 +421,7 @@ public final class CpuMmu {
         long k = t[i];
         long v = t[i + 1];
         long tag = (long) TAG.getOpaque(this);
-        if ((k == (vpn | tag) || (k == (vpn | GLOBAL_TAG) && tag != POISON_TAG)) && (v & need) != 0) {
+        if (hit(k, v, vpn, tag, need)) {
             return (v & ~RIGHTS_BITS) | (va & baseOffset);
         }
         // Then the smallest block size (2M on x86-64): THP hits stay off the slow path too.
@@ -425,7 +430,7 @@ public final class CpuMmu {
         int j = ((int) bv & fMask) << 1;
         long bk = f[j];
         long bw = f[j + 1];
-        if ((bk == (bv | tag) || (bk == (bv | GLOBAL_TAG) && tag != POISON_TAG)) && (bw & need) != 0) {
+        if (hit(bk, bw, bv, tag, need)) {
             return (bw & ~RIGHTS_BITS) | (va & fOffset);
         }
         return slowPath(va, need, kind);
