@@ -195,7 +195,7 @@ public class MmuBench {
 
     /**
      * Random accesses over a GiB of 2M THP pages with 512 entries per block size: all hits, in
-     * the fast path's second probe. The same comparison with the {@code HashMap} baseline as
+     * the slow path's first probe. The same comparison with the {@code HashMap} baseline as
      * {@link #random1GiB4KEmulatorTlb}, with the GiB mapped as an emulator's guest RAM usually
      * is (THP: QEMU madvises it MADV_HUGEPAGE); a page map keyed by 4K page is the same map either way.
      */

@@ -47,22 +47,24 @@ import ptlab.pgtable.Mm;
  * key, then the pa; another thread reading the pair in between (FreedFrameCheck) thus sees a
  * pa of 0 with no rights, never the pa of an entry a flush already removed.
  *
- * Fast path: the base set, then the set of the smallest block size (2M with 4K granules),
- * both compared with the same tag load; everything else goes to slowPath. The second probe
- * keeps THP hits (an emulator's guest RAM is usually THP: QEMU madvises it MADV_HUGEPAGE) off
- * the out-of-line call: random accesses over a GiB of 2M pages, 1024 base and 512 block
- * entries, went from 7.8-8.2 to 4.1-4.4 ns per translation, hits stayed at 2.7-2.9, a 4-level
- * miss went from 19.5-21.2 to 20.8-22.0 (the probe of an empty block set; plain loop, thread
- * CPU time, min of 30 rounds, four alternating pairs of runs, 2026-11-22). Larger blocks
- * (1G, 512M) are probed on the slow path only.
+ * Fast path: the base set only. The slow path then probes the set of the smallest block size
+ * (2M with 4K granules) first, with the tag the fast path loaded, so a THP hit (an emulator's
+ * guest RAM is usually THP: QEMU madvises it MADV_HUGEPAGE) costs the call and one probe
+ * more than a base hit, and none of the checks below. JMH MmuBench (-f 2 -wi 3 -i 5, three
+ * alternating pairs of runs against 9fce876 on a quiet spell, 2026-11-22, medians):
+ * random1GiBThp 8.13-8.21 -> 7.15-7.33 ns, tlbHit 2.76-3.04 -> 2.77-3.12, tlbMissWalk4Level
+ * 19.0-20.6 -> 19.0-22.1 (noise; the probe is skipped while blockFills is 0). The same probe
+ * inlined in the fast path, after the base probe, made THP hits cheaper still (5.6-6.5) but
+ * every base hit dearer: the minimum of tlbHit's iterations was 3.15-3.52 ns in five
+ * alternating pairs against 2.77-3.19, over the hit goal of 3 ns; not kept.
  *
- * Miss path order: pending shootdowns (drain() if the tag is poisoned or `requested` moved),
- * the canonical check, then the block sets (skipped until a block entry was ever filled), the
- * base set again only if a drain ran (the fast path's probe had the poisoned tag), then the walk
- * from the cached root (X86Walker on x86-64, which falls back to HardwareWalker; the branch on
- * the null field goes the same way on every miss of a machine). Before the fast path probed
- * the block set, a THP hit came here: one base probe, the call, one block probe, 8-9 ns (15-20
- * before the block sets were probed ahead of the walk).
+ * Slow path order: the smallest block size (above), then pending shootdowns (drain() if the
+ * tag is poisoned or `requested` moved), the canonical check, then the block sets (skipped
+ * until a block entry was ever filled), the base set again only if a drain ran (the fast
+ * path's probe had the poisoned tag), then the walk from the cached root (X86Walker on x86-64,
+ * which falls back to HardwareWalker; the branch on the null field goes the same way on every
+ * miss of a machine). Probing the block sets ahead of the walk took random THP accesses from
+ * 15-20 to 8.7-9.4 ns (2026-11); the first probe above, ahead of the checks, to 7.2-7.3.
  *
  * Shootdown protocol (the IPI analogue). A flusher enqueues its request in every other CPU's
  * inbox, then bumps that CPU's `requested` counter (volatile), then poisons that CPU's ASID tag
@@ -178,9 +180,9 @@ public final class CpuMmu {
     private final BlockSet[] blocks;
     private final BlockSet[] setOf;
     /**
-     * The smallest block size's set (x86-64 and 4K-granule arm64/RISC-V: 2M), which the fast
-     * path probes after the base set; a one-entry empty set where no level below the root
-     * may hold leaves. Fields, like the base set's, so the fast path loads no BlockSet.
+     * The smallest block size's set (x86-64 and 4K-granule arm64/RISC-V: 2M), which the slow
+     * path probes first; a one-entry empty set where no level below the root may hold leaves.
+     * Fields, like the base set's, so that probe loads no BlockSet.
      */
     private final long[] fTlb;
     private final int fShift;
@@ -414,7 +416,7 @@ public final class CpuMmu {
         int need = Rights.need(kind, priv);
         // Fast path, kept small enough to inline into the emulator's loop: a base-page hit with
         // no shootdown pending (a non-canonical address never hits: see the notes on keys).
-        // Everything else goes to slowPath.
+        // Everything else goes to slowPath, which gets the tag this load read.
         long vpn = va >>> baseShift;
         long[] t = bTlb;
         int i = ((int) vpn & bMask) << 1;
@@ -424,16 +426,7 @@ public final class CpuMmu {
         if (hit(k, v, vpn, tag, need)) {
             return (v & ~RIGHTS_BITS) | (va & baseOffset);
         }
-        // Then the smallest block size (2M on x86-64): THP hits stay off the slow path too.
-        long bv = va >>> fShift;
-        long[] f = fTlb;
-        int j = ((int) bv & fMask) << 1;
-        long bk = f[j];
-        long bw = f[j + 1];
-        if (hit(bk, bw, bv, tag, need)) {
-            return (bw & ~RIGHTS_BITS) | (va & fOffset);
-        }
-        return slowPath(va, need, kind);
+        return slowPath(va, need, kind, tag);
     }
 
     /*
@@ -443,7 +436,21 @@ public final class CpuMmu {
      * call site could no longer inline the hit path (PrintInlining: "already compiled into a
      * big method"), which doubled the cost of a TLB hit.
      */
-    private long slowPath(long va, int need, AccessKind kind) {
+    private long slowPath(long va, int need, AccessKind kind, long fastTag) {
+        // First the smallest block size (2M on x86-64) with the fast path's tag load: a THP hit
+        // costs the call and this probe, before the shootdown and canonical checks (a poisoned
+        // tag matches nothing, and a non-canonical address no key). Skipped, as the loop over
+        // the block sets below, until a block entry was ever filled.
+        if (blockFills != 0) {
+            long fv = va >>> fShift;
+            long[] f = fTlb;
+            int fi = ((int) fv & fMask) << 1;
+            long fk = f[fi];
+            long fw = f[fi + 1];
+            if (hit(fk, fw, fv, fastTag, need)) {
+                return (fw & ~RIGHTS_BITS) | (va & fOffset);
+            }
+        }
         boolean drained = false;
         if (flushPosted()) {
             drain();

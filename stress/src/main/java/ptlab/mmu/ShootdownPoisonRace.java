@@ -22,10 +22,10 @@ import ptlab.pgtable.PageTables;
  * which restores the tag: a flusher posts a flush of the CPU's ASID while the CPU drains.
  * Afterwards a translation of a page the CPU caches must not hit while the request is still
  * queued (the restore overwrote the poison and nothing else makes the CPU look): not through
- * the base-page entry, nor through the 2M block entry that the fast path probes second. Every
- * other instance checks the block: the first translation after the race drains, so one
- * instance can check only one of the two. r1: 0 if the request was applied first or the
- * translation went to the slow path, 1 for a base-page hit, 2 for a block hit.
+ * the base-page entry, nor through the 2M block entry, which the slow path probes first with
+ * the fast path's tag load. Every other instance checks the block: the first translation
+ * after the race drains, so one instance can check only one of the two. r1: 0 if the request
+ * was applied first or the translation missed, 1 for a base-page hit, 2 for a block hit.
  * Package ptlab.mmu: post and drain are package-private.
  */
 @JCStressTest
