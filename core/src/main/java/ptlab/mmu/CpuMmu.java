@@ -394,7 +394,7 @@ public final class CpuMmu {
 
     /**
      * Whether the entry [key, value] translates page number {@code vpn} under {@code tag} and
-     * grants {@code need}: the one compare of every probe, both of the fast path's included.
+     * grants {@code need}: the one compare of every probe, the fast path's included.
      * Small enough for C2 to inline everywhere (MaxInlineSize).
      */
     private static boolean hit(long key, long value, long vpn, long tag, int need) {
