@@ -466,7 +466,10 @@ public final class CpuMmu {
         long[] t = bTlb;
         int i = ((int) vpn & bMask) << 1;
         if (blockFills != 0) {
-            for (BlockSet s : blocks) {
+            // blocks[0] is the set probed above: unless a drain ran since, with this same tag
+            // (only this thread restores a poisoned tag, and a poisoned one made flushPosted true).
+            for (int b = drained ? 0 : 1; b < blocks.length; b++) {
+                BlockSet s = blocks[b];
                 int bs = s.shift;
                 long bv = va >>> bs;
                 long[] st = s.tlb;
