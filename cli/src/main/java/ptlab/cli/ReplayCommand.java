@@ -1,12 +1,8 @@
 package ptlab.cli;
 
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.Reader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -17,6 +13,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import ptlab.PtlabException;
+import ptlab.TextInput;
 import ptlab.arch.Level;
 import ptlab.pgtable.KernelConfig;
 import ptlab.pgtable.PtStats;
@@ -28,7 +25,7 @@ import ptlab.trace.TraceParser;
  * {@code ptlab replay FILE}: the kernel driver's output for a trace, line for line. Statistics
  * go to stderr only ({@code --stats}), never among the compared lines.
  */
-@Command(name = "replay", mixinStandardHelpOptions = true,
+@Command(name = "replay", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Replay a page-table trace and print the VmPTE delta after every step, as the kernel driver (ktrace) does.")
 final class ReplayCommand implements Callable<Integer> {
     @Spec
@@ -44,11 +41,13 @@ final class ReplayCommand implements Callable<Integer> {
     boolean stats;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() {
         KernelConfig config = kernel.config(); // options first: a bad --arch is named before the file is read
         List<TraceOp> ops;
         try (Reader r = open()) {
             ops = TraceParser.parse(file.equals("-") ? "<stdin>" : file, r);
+        } catch (IOException e) {
+            throw new PtlabException((file.equals("-") ? "<stdin>" : file) + ": cannot read (" + TextInput.reason(e) + ")", e);
         }
         String name = file.equals("-") ? "<stdin>" : file;
         Replayer rep = new Replayer(config, name);
@@ -76,16 +75,14 @@ final class ReplayCommand implements Callable<Integer> {
         return 0;
     }
 
-    private Reader open() throws IOException {
+    private Reader open() {
         if (file.equals("-")) {
-            return new InputStreamReader(System.in, StandardCharsets.UTF_8);
+            return TextInput.reader(System.in);
         }
         try {
-            return Files.newBufferedReader(Path.of(file), StandardCharsets.UTF_8);
-        } catch (NoSuchFileException e) {
-            throw new PtlabException(file + ": no such file");
-        } catch (IOException e) {
-            throw new PtlabException(file + ": cannot read (" + e.getMessage() + ")");
+            return TextInput.open(Path.of(file));
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new PtlabException("bad file name '" + file + "' (" + e.getReason() + ")");
         }
     }
 }

@@ -32,7 +32,12 @@ public final class ScenarioParser {
         while ((raw = r.readLine()) != null) {
             line++;
             int hash = raw.indexOf('#');
-            String text = (hash >= 0 ? raw.substring(0, hash) : raw).trim();
+            String code = hash >= 0 ? raw.substring(0, hash) : raw;
+            String bad = ptlab.TextInput.badCharacter(code);
+            if (bad != null) {
+                throw new TraceSyntaxException(file, line, bad);
+            }
+            String text = code.trim();
             if (text.isEmpty()) {
                 continue;
             }
@@ -134,6 +139,7 @@ public final class ScenarioParser {
                 return new Step.Parallel(line, n, op);
             }
             case "fork":
+                args(file, line, w, 0, 1); // "fork" (the trace operation) or "fork NAME"
                 if (w.length == 2) {
                     return new Step.Fork(line, name(file, line, w[1]));
                 }

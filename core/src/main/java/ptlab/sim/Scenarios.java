@@ -2,16 +2,14 @@ package ptlab.sim;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.Reader;
 import java.io.StringReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import ptlab.PtlabException;
+import ptlab.TextInput;
 
 /** Where scenarios come from: the built-in default (a resource of this package) or a file. */
 public final class Scenarios {
@@ -46,12 +44,10 @@ public final class Scenarios {
      * @throws PtlabException a missing or unreadable file, or {@code FILE:LINE: reason}
      */
     public static List<Step> load(Path file) {
-        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        try (Reader r = TextInput.open(file)) {
             return ScenarioParser.parse(file.toString(), r);
-        } catch (NoSuchFileException e) {
-            throw new PtlabException(file + ": no such file");
         } catch (IOException e) {
-            throw new PtlabException(file + ": cannot read (" + e.getMessage() + ")");
+            throw new PtlabException(file + ": cannot read (" + TextInput.reason(e) + ")", e);
         }
     }
 }

@@ -24,7 +24,12 @@ public final class TraceParser {
         while ((raw = r.readLine()) != null) {
             lineNo++;
             int hash = raw.indexOf('#');
-            String text = (hash >= 0 ? raw.substring(0, hash) : raw).trim();
+            String code = hash >= 0 ? raw.substring(0, hash) : raw;
+            String bad = ptlab.TextInput.badCharacter(code);
+            if (bad != null) {
+                throw new TraceSyntaxException(file, lineNo, bad);
+            }
+            String text = code.trim();
             if (text.isEmpty()) {
                 continue;
             }
@@ -108,10 +113,10 @@ public final class TraceParser {
                         prot(file, line, t[3]));
             case "madvise": {
                 need(file, line, t, 4, 4);
-                TraceOp.Advice a;
-                try {
-                    a = TraceOp.Advice.valueOf(t[3].toUpperCase(Locale.ROOT));
-                } catch (IllegalArgumentException e) {
+                // Lower case only, as the kernel driver compares them (strcmp): it would pass
+                // "DONTNEED" to madvise as advice -1 and print err=22.
+                TraceOp.Advice a = t[3].equals(t[3].toLowerCase(Locale.ROOT)) ? advice(t[3]) : null;
+                if (a == null) {
                     throw new TraceSyntaxException(file, line, "unknown madvise advice '" + t[3]
                             + "' (dontneed, hugepage, nohugepage, collapse)");
                 }
@@ -181,10 +186,22 @@ public final class TraceParser {
         return p;
     }
 
-    /** A number: hex {@code 0x..} or decimal, optional K/M/G suffix; non-negative, 64-bit. */
+    private static TraceOp.Advice advice(String w) {
+        for (TraceOp.Advice a : TraceOp.Advice.values()) {
+            if (a.name().toLowerCase(Locale.ROOT).equals(w)) {
+                return a;
+            }
+        }
+        return null;
+    }
+
     /**
      * A number of the trace language: hex ({@code 0x...}) or decimal, with an optional K, M or
-     * G suffix. Public for languages that embed the trace language.
+     * G suffix (either case). Public for languages that embed the trace language.
+     *
+     * <p>Digits are ASCII only, and a decimal number does not start with {@code 0}: the kernel
+     * driver reads numbers with {@code strtoul(s, &e, 0)}, which takes {@code 010} as octal 8,
+     * so such a number would silently differ from the driver's reading of the same trace.
      *
      * @throws TraceSyntaxException {@code FILE:LINE: bad WHAT 'S'} or {@code ... is out of range}
      */
@@ -196,13 +213,18 @@ public final class TraceParser {
             shift = last == 'K' ? 10 : last == 'M' ? 20 : 30;
             body = s.substring(0, s.length() - 1);
         }
+        boolean hex = body.startsWith("0x") || body.startsWith("0X");
+        String digits = hex ? body.substring(2) : body;
+        if (!hex && digits.length() > 1 && digits.charAt(0) == '0' && digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            throw new TraceSyntaxException(file, line, "bad " + what + " '" + s
+                    + "': a leading 0 makes it octal for the kernel driver (write it in decimal without the 0, or in hex with 0x)");
+        }
         long v;
         try {
-            if (body.startsWith("0x") || body.startsWith("0X")) {
-                v = Long.parseUnsignedLong(body.substring(2), 16);
-            } else {
-                v = Long.parseLong(body);
+            if (digits.isEmpty() || !digits.chars().allMatch(c -> (c >= '0' && c <= '9') || (hex && ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')))) {
+                throw new NumberFormatException();
             }
+            v = hex ? Long.parseUnsignedLong(digits, 16) : Long.parseLong(digits);
         } catch (NumberFormatException e) {
             throw new TraceSyntaxException(file, line, "bad " + what + " '" + s + "'");
         }
