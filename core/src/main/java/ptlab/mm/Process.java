@@ -493,10 +493,16 @@ public final class Process {
         }
     }
 
-    /** {@code fork()}: a child with copies of the VMAs and of the page tables of those that need them. */
+    /**
+     * {@code fork()}: a child with copies of the VMAs and of the page tables of those that need them.
+     *
+     * @throws ptlab.phys.OutOfMemoryException fork's ENOMEM: a table could not be allocated; the
+     *     partial child has been torn down
+     */
     public Process fork(String name) {
         checkAlive();
         Process child = k.newProcess(name);
+        boolean copied = false;
         mm.mmapLock().writeLock();
         try {
             for (Vma v : vmas.values()) {
@@ -520,8 +526,15 @@ public final class Process {
                     ForkCopy.copy(this, child, v);
                 }
             }
+            copied = true;
         } finally {
             mm.mmapLock().writeUnlock();
+            if (!copied) {
+                // dup_mmap failed (ENOMEM from a table or deposit allocation): the half-built
+                // child is torn down as mmput does it, so no table, reference or VMA is left.
+                // The parent keeps the write protection copy_page_range gave its PTEs (COW).
+                child.exit();
+            }
         }
         return child;
     }

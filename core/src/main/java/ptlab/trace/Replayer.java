@@ -7,6 +7,7 @@ import ptlab.mm.Errno;
 import ptlab.mm.Kernel;
 import ptlab.mm.Process;
 import ptlab.pgtable.KernelConfig;
+import ptlab.phys.OutOfMemoryException;
 
 /**
  * Runs parsed trace operations on one simulated process and formats each step as the kernel
@@ -61,7 +62,13 @@ public final class Replayer {
         checkRange(op);
         step++;
         if (op instanceof TraceOp.Fork) {
-            Process child = proc.fork("child" + step);
+            Process child;
+            try {
+                child = proc.fork("child" + step);
+            } catch (OutOfMemoryException e) {
+                // fork() returned -ENOMEM: no child, so no child VmPTE (0), and the errno as for any failed call.
+                return step + " 0 fork err=" + Errno.ENOMEM.code();
+            }
             long kb = child.vmPteBytes() >> 10;
             child.exit();
             return step + " " + kb + " fork";

@@ -126,4 +126,50 @@ class ReplayTest {
         p.exit();
         assertThat(k.pageTables().stats().nrPagetable()).isZero();
     }
+
+    /**
+     * fork's ENOMEM at every allocation it makes (PGD, tables at each level, THP deposits): a
+     * typed exception, and the half-built child torn down, so that the tables, the frames and
+     * the parent's page references are what they were, and a later fork succeeds.
+     */
+    @Test
+    void allocationFailureInForkTearsDownTheChild() {
+        Kernel k = kernels.kernel(KernelConfig.defaults());
+        Process p = k.newProcess("parent");
+        long base = 0x100000000000L;
+        p.mmap(base, 8L << 20, 3, false);
+        p.touch(base, 6L << 20, true);
+        p.mmap(base + (1L << 30), 4L << 20, 3, false);
+        p.madvise(base + (1L << 30), 4L << 20, Advice.HUGEPAGE);
+        p.touch(base + (1L << 30), 4L << 20, true); // two THP leaves: two deposits to copy
+        p.mmap(base + (2L << 30), 2L << 20, 3, true);
+        p.touch(base + (2L << 30), 2L << 20, true);
+        var alloc = k.pageTables().allocator();
+        alloc.faultInjector().failSite("(none: armed to count)"); // allocations are counted while armed
+        long seen = alloc.faultInjector().allocationsSeen();
+        Process probe = p.fork("probe");
+        long forkAllocs = alloc.faultInjector().allocationsSeen() - seen;
+        alloc.faultInjector().reset();
+        long childVmPte = probe.vmPteBytes();
+        probe.exit();
+        assertThat(forkAllocs).as("allocations of one fork").isGreaterThan(5);
+        long frames = alloc.allocatedFrames();
+        long tables = k.pageTables().stats().nrPagetable();
+        long vmPte = p.vmPteBytes();
+        for (int n = 1; n <= forkAllocs; n++) {
+            alloc.faultInjector().failNth(n);
+            int nth = n;
+            assertThatThrownBy(() -> p.fork("child" + nth)).isInstanceOf(ptlab.phys.OutOfMemoryException.class);
+            alloc.faultInjector().reset();
+            assertThat(Checker.checkDrained(k.pageTables())).as("after failing allocation %d of fork", n).isEmpty();
+            assertThat(alloc.allocatedFrames()).as("frames after failing allocation %d", n).isEqualTo(frames);
+            assertThat(k.pageTables().stats().nrPagetable()).as("NR_PAGETABLE after failing allocation %d", n).isEqualTo(tables);
+            assertThat(p.vmPteBytes()).isEqualTo(vmPte);
+        }
+        Process child = p.fork("last");
+        assertThat(child.vmPteBytes()).as("as the fork before the failures").isEqualTo(childVmPte);
+        child.exit();
+        p.exit();
+        assertThat(k.pageTables().stats().nrPagetable()).isZero();
+    }
 }
