@@ -87,7 +87,14 @@ public final class Simulation {
                 sample(0, "start");
                 int i = 0;
                 for (Step s : steps) {
-                    step(s);
+                    try {
+                        step(s);
+                    } catch (ptlab.phys.OutOfMemoryException e) {
+                        // A process or a named child the later steps need could not be made: the
+                        // scenario cannot go on. Its line, and the knob that helps, in one line.
+                        throw new SimulationException("line " + s.line() + ": '" + label(s) + "': " + e.getMessage()
+                                + ": the simulated RAM (" + (config.ramBytes() >> 20) + " MiB) is used up; give more with --ram");
+                    }
                     i++;
                     sample(s.line(), label(s));
                     if (checkEvery > 0 && i % checkEvery == 0) {
@@ -170,12 +177,15 @@ public final class Simulation {
         } else if (s instanceof Step.Trace) {
             TraceOp op = ((Step.Trace) s).op();
             if (op instanceof TraceOp.Fork) {
-                current.fork(current.mm().name() + "-child").exit();
+                try {
+                    current.fork(current.mm().name() + "-child").exit();
+                } catch (ptlab.phys.OutOfMemoryException e) {
+                    refused(s, Errno.ENOMEM); // the child exits at once, so no later step needs it
+                }
             } else {
                 Errno e = Replayer.apply(current, op);
                 if (!e.ok()) {
-                    failedCalls++;
-                    notes.add("line " + s.line() + " " + label(s) + ": " + e + " (errno " + e.code() + ")");
+                    refused(s, e);
                 }
             }
         } else if (s instanceof Step.Parallel) {
@@ -194,16 +204,13 @@ public final class Simulation {
         List<Thread> ts = new ArrayList<>();
         AtomicReference<Throwable> err = new AtomicReference<>();
         Process p = current;
+        Errno[] results = new Errno[s.cpus()];
         for (int c = 0; c < s.cpus(); c++) {
+            int cpuIndex = c;
             SimCpu cpu = new SimCpu(100 + c);
             Thread t = new Thread(() -> cpu.runAs(() -> {
                 try {
-                    Errno e = Replayer.apply(p, s.op());
-                    if (!e.ok()) {
-                        synchronized (this) {
-                            failedCalls++;
-                        }
-                    }
+                    results[cpuIndex] = Replayer.apply(p, s.op());
                 } catch (Throwable x) {
                     err.compareAndSet(null, x);
                 }
@@ -222,6 +229,24 @@ public final class Simulation {
         if (err.get() != null) {
             throw new IllegalStateException("line " + s.line() + ": a CPU failed: " + err.get(), err.get());
         }
+        // One note per errno, with how many CPUs got it: which CPU wins a race varies from run
+        // to run, and the same seed must give the same report.
+        for (Errno e : Errno.values()) {
+            int n = 0;
+            for (Errno r : results) {
+                n += r == e && !e.ok() ? 1 : 0;
+            }
+            failedCalls += n;
+            if (n > 0) {
+                notes.add("line " + s.line() + " " + label(s) + ": " + e + " (errno " + e.code() + ") on " + n + " of " + results.length + " CPUs");
+            }
+        }
+    }
+
+    /** A call the kernel refused: counted, and listed in the report's notes with its errno. */
+    private void refused(Step s, Errno e) {
+        failedCalls++;
+        notes.add("line " + s.line() + " " + label(s) + ": " + e + " (errno " + e.code() + ")");
     }
 
     private void needBoot(Step s) {
@@ -280,6 +305,9 @@ public final class Simulation {
         String n = s.getClass().getSimpleName();
         if (s instanceof Step.Trace) {
             return ((Step.Trace) s).op().getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT);
+        }
+        if (s instanceof Step.Parallel) {
+            return "parallel " + ((Step.Parallel) s).op().getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT);
         }
         return n.toLowerCase(java.util.Locale.ROOT);
     }

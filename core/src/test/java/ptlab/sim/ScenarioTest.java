@@ -73,4 +73,25 @@ class ScenarioTest {
     void aStepOutOfOrderIsRejectedBeforeAnythingRuns() {
         assertThatThrownBy(() -> parse("process a\nsplit-linear\n")).hasMessage("s.scenario:2: split-linear: needs 'boot' first");
     }
+
+    @Test
+    void refusedCallsOfParallelStepsAreListedOncePerErrno() throws Exception {
+        KernelConfig c = KernelConfig.of(Architectures.byName("x86_64-4l")).withRam(1L << 30);
+        SimReport r = new Simulation(c, 4, 1, 0).run(parse("process a\nparallel 4 mmap 0x100000000 4M\n"), i -> { });
+        assertThat(r.counters().failedCalls()).isEqualTo(3);
+        assertThat(r.notes()).containsExactly("line 2 parallel mmap: EEXIST (errno 17) on 3 of 4 CPUs");
+        assertThat(r.violations()).isEmpty();
+    }
+
+    @Test
+    void aProcessTheRamCannotHoldEndsTheRunWithItsLine() throws Exception {
+        KernelConfig c = KernelConfig.of(Architectures.byName("x86_64-4l")).withRam(256L << 20);
+        // The touch fills the RAM (it stops at ENOMEM, a refused call), so the fork has no frame
+        // for the child's PGD; a named child is needed by later steps, so the run cannot go on.
+        List<Step> steps = parse("process a\nmmap 0x100000000 256M\ntouch 0x100000000 256M\nfork b\n");
+        assertThatThrownBy(() -> new Simulation(c, 4, 1, 0).run(steps, i -> { }))
+                .isInstanceOf(SimulationException.class)
+                .hasMessageStartingWith("line 4: 'fork': out of memory: ENOMEM")
+                .hasMessageEndingWith("the simulated RAM (256 MiB) is used up; give more with --ram");
+    }
 }
