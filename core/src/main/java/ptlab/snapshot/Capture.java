@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import ptlab.PtlabException;
+import ptlab.TextInput;
 
 /**
  * {@code ptlab snapshot capture PID DIR}: copies {@code /proc/PID/maps}, {@code smaps} and
@@ -32,11 +33,14 @@ public final class Capture {
 
     /** Captures {@code procDir} (normally {@code /proc/PID}) into {@code dir}; returns the pages written. */
     public static long capture(Path procDir, Path dir) {
-        try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new PtlabException(dir + ": cannot create (" + e.getMessage() + ")");
+        if (dir.toString().isEmpty()) {
+            throw new PtlabException("empty directory name");
         }
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new PtlabException(dir + ": not a directory");
+        }
+        // Everything that can be read first is read before DIR is made, so a capture that
+        // cannot be taken (no such process, no permission) leaves nothing behind.
         byte[] maps = null;
         byte[] smaps = null;
         List<MapsEntry> entries = null;
@@ -45,6 +49,44 @@ public final class Capture {
             smaps = readProc(procDir.resolve("smaps"));
             entries = consistent(procDir, maps, smaps, attempt == ATTEMPTS);
         }
+        byte[] status = readProc(procDir.resolve("status"));
+        boolean created = !Files.exists(dir);
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new PtlabException(dir + ": cannot create (" + TextInput.reason(e) + ")", e);
+        }
+        try {
+            long pages = copyPagemap(procDir, dir, entries);
+            write(dir.resolve("maps"), maps);
+            write(dir.resolve("smaps"), smaps);
+            write(dir.resolve("status"), status);
+            return pages;
+        } catch (RuntimeException e) {
+            if (created) {
+                removeQuietly(dir);
+            }
+            throw e;
+        }
+    }
+
+    /** Removes a directory this capture made, with the files it wrote there; best effort. */
+    private static void removeQuietly(Path dir) {
+        for (String f : new String[] {"pagemap", "maps", "smaps", "status"}) {
+            try {
+                Files.deleteIfExists(dir.resolve(f));
+            } catch (IOException ignored) {
+                // the error being reported matters more
+            }
+        }
+        try {
+            Files.deleteIfExists(dir);
+        } catch (IOException ignored) {
+            // not empty (someone else wrote there) or not ours to remove
+        }
+    }
+
+    private static long copyPagemap(Path procDir, Path dir, List<MapsEntry> entries) {
         long pages = 0;
         Path pmIn = procDir.resolve("pagemap");
         try (FileChannel in = FileChannel.open(pmIn, StandardOpenOption.READ);
@@ -82,12 +124,8 @@ public final class Capture {
         } catch (NoSuchFileException e) {
             throw new PtlabException(pmIn + ": no such process or file");
         } catch (IOException e) {
-            throw new PtlabException(pmIn + ": cannot read (" + e.getMessage() + ")");
+            throw new PtlabException(pmIn + ": cannot read (" + TextInput.reason(e) + ")", e);
         }
-        byte[] status = readProc(procDir.resolve("status"));
-        write(dir.resolve("maps"), maps);
-        write(dir.resolve("smaps"), smaps);
-        write(dir.resolve("status"), status);
         return pages;
     }
 
@@ -127,7 +165,7 @@ public final class Capture {
         } catch (NoSuchFileException e) {
             throw new PtlabException(p + ": no such process or file");
         } catch (IOException e) {
-            throw new PtlabException(p + ": cannot read (" + e.getMessage() + ")");
+            throw new PtlabException(p + ": cannot read (" + TextInput.reason(e) + ")", e);
         }
     }
 
@@ -135,7 +173,7 @@ public final class Capture {
         try {
             Files.write(p, b);
         } catch (IOException e) {
-            throw new PtlabException(p + ": cannot write (" + e.getMessage() + ")");
+            throw new PtlabException(p + ": cannot write (" + TextInput.reason(e) + ")", e);
         }
     }
 }

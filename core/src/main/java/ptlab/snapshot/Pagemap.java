@@ -68,7 +68,7 @@ public final class Pagemap {
         } catch (java.nio.file.NoSuchFileException e) {
             throw new SnapshotFormatException(name, "missing (a capture holds maps, smaps, status and pagemap)");
         } catch (IOException e) {
-            throw new SnapshotFormatException(name, "cannot read (" + e.getMessage() + ")");
+            throw new SnapshotFormatException(name, "cannot read (" + ptlab.TextInput.reason(e) + ")");
         }
     }
 

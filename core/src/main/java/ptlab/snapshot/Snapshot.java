@@ -24,12 +24,16 @@ public record Snapshot(Path dir, List<MapsEntry> maps, List<SmapsEntry> smaps, S
      * @throws SnapshotFormatException for any missing, truncated or malformed file
      */
     public static Snapshot load(Path dir) {
+        if (dir.toString().isEmpty()) {
+            throw new SnapshotFormatException("''", "empty directory name");
+        }
         if (!Files.isDirectory(dir)) {
             throw new SnapshotFormatException(dir.toString(), Files.exists(dir) ? "not a directory" : "no such directory");
         }
         List<MapsEntry> maps = MapsParser.parse(name(dir, "maps"), read(dir, "maps"));
         List<SmapsEntry> smaps = SmapsParser.parse(name(dir, "smaps"), read(dir, "smaps"));
         Status status = StatusParser.parse(name(dir, "status"), read(dir, "status"));
+        sameMappings(name(dir, "smaps"), maps, smaps);
         long[] base = new long[maps.size()];
         long total = 0;
         for (int i = 0; i < maps.size(); i++) {
@@ -57,6 +61,25 @@ public record Snapshot(Path dir, List<MapsEntry> maps, List<SmapsEntry> smaps, S
         return m;
     }
 
+    /** smaps lists the mappings maps lists, in the same order (a capture writes both from one quiet moment). */
+    private static void sameMappings(String smapsName, List<MapsEntry> maps, List<SmapsEntry> smaps) {
+        for (int i = 0; i < Math.max(maps.size(), smaps.size()); i++) {
+            if (i >= smaps.size() || i >= maps.size() || maps.get(i).start() != smaps.get(i).header().start()
+                    || maps.get(i).end() != smaps.get(i).header().end()) {
+                String what = i >= smaps.size() ? "has no block for maps' mapping " + range(maps.get(i).start(), maps.get(i).end())
+                        : i >= maps.size() ? "has a block for " + range(smaps.get(i).header().start(), smaps.get(i).header().end())
+                                + ", which maps does not list"
+                        : "has " + range(smaps.get(i).header().start(), smaps.get(i).header().end()) + " where maps has "
+                                + range(maps.get(i).start(), maps.get(i).end());
+                throw new SnapshotFormatException(smapsName, what + " (mapping " + (i + 1) + "): maps and smaps are not of one capture");
+            }
+        }
+    }
+
+    private static String range(long start, long end) {
+        return Long.toHexString(start) + "-" + Long.toHexString(end);
+    }
+
     static String name(Path dir, String file) {
         return dir.resolve(file).toString();
     }
@@ -69,7 +92,7 @@ public record Snapshot(Path dir, List<MapsEntry> maps, List<SmapsEntry> smaps, S
         } catch (NoSuchFileException e) {
             throw new SnapshotFormatException(p.toString(), "missing (a capture holds maps, smaps, status and pagemap)");
         } catch (IOException e) {
-            throw new SnapshotFormatException(p.toString(), "cannot read (" + e.getMessage() + ")");
+            throw new SnapshotFormatException(p.toString(), "cannot read (" + ptlab.TextInput.reason(e) + ")");
         }
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -104,5 +105,20 @@ class SnapshotRebuildTest {
                 }
             }
         }
+    }
+
+    /** A capture whose smaps lacks a mapping that maps lists was not written at one moment: refused, with the mapping named. */
+    @Test
+    void mapsAndSmapsOfDifferentMomentsAreRefused() throws Exception {
+        Synthetic syn = Synthetic.mixed();
+        Path dir = syn.write(tmp.resolve("torn"));
+        String smaps = syn.smapsText();
+        int second = smaps.indexOf('\n', smaps.indexOf("VmFlags:")) + 1; // the first mapping's block ends here
+        Files.writeString(dir.resolve("smaps"), smaps.substring(0, second), java.nio.charset.StandardCharsets.ISO_8859_1);
+        String firstMissing = syn.mapsText().lines().skip(1).findFirst().orElseThrow().split(" ")[0];
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Snapshot.load(dir))
+                .isInstanceOf(SnapshotFormatException.class)
+                .hasMessage(dir.resolve("smaps") + ": has no block for maps' mapping " + firstMissing
+                        + " (mapping 2): maps and smaps are not of one capture");
     }
 }
