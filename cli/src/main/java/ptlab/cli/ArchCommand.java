@@ -10,7 +10,7 @@ import ptlab.arch.Architectures;
 import ptlab.arch.Level;
 
 /** {@code ptlab arch}: lists the architectures or shows one's geometry. */
-@Command(name = "arch", mixinStandardHelpOptions = true, description = "List architectures, or show the geometry of one.")
+@Command(name = "arch", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "List architectures, or show the geometry of one.")
 final class ArchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

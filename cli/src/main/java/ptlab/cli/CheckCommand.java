@@ -20,7 +20,7 @@ import ptlab.sim.Step;
  * {@code ptlab check}: runs a scenario with the invariant checker after every step and lists
  * the violations (exit 0 if there are none, 1 if there are, 2 for bad input).
  */
-@Command(name = "check", mixinStandardHelpOptions = true,
+@Command(name = "check", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Run a scenario (the built-in one by default) with the invariant checker after every step; list the violations.")
 final class CheckCommand implements Callable<Integer> {
     @Spec
@@ -35,14 +35,15 @@ final class CheckCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--ram", defaultValue = "4G", description = "Simulated RAM (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--ram", defaultValue = "4G", description = "Simulated RAM, 256M to 1T (default: ${DEFAULT-VALUE}).")
     String ram;
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        long ramBytes = Sizes.parse("--ram", ram);
+        long ramBytes = RamOption.parse("--ram", ram, RamOption.SIMULATE_MIN, RamOption.SIMULATE_MAX);
         List<Architecture> archs = SimulateCommand.architectures(arch);
+        RamOption.checkFits("--ram", ram, ramBytes, archs);
         List<Step> steps = scenario == null ? Scenarios.builtIn() : Scenarios.load(scenario);
         String name = scenario == null ? Scenarios.DEFAULT_NAME : scenario.toString();
         int total = 0;

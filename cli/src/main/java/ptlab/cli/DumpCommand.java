@@ -8,6 +8,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 import ptlab.PtlabException;
+import ptlab.arch.Architecture;
 import ptlab.arch.Architectures;
 import ptlab.arch.Level;
 import ptlab.arch.PageProt;
@@ -24,7 +25,7 @@ import ptlab.pgtable.Mm;
  * {@code ptlab dump}: boots the kernel mappings of a simulated machine and lists them the way
  * {@code /sys/kernel/debug/kernel_page_tables} does, then runs the W+X check.
  */
-@Command(name = "dump", mixinStandardHelpOptions = true,
+@Command(name = "dump", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "List kernel (or efi/user) page-table mappings ptdump-style, with the W+X check.")
 final class DumpCommand implements Callable<Integer> {
     @Spec
@@ -33,7 +34,8 @@ final class DumpCommand implements Callable<Integer> {
     @Option(names = "--arch", description = "Architecture (default: ${DEFAULT-VALUE}).", defaultValue = Architectures.DEFAULT)
     String arch;
 
-    @Option(names = "--ram", description = "Simulated RAM, e.g. 4G, 512M (default: ${DEFAULT-VALUE}).", defaultValue = "64G")
+    @Option(names = "--ram", description = "Simulated RAM, up to 16T, e.g. 4G, 512M (default: 64G, or as much as the linear map holds "
+            + "where that is less).")
     String ram;
 
     @Option(names = "--mm", description = "Address space: kernel, efi or user (default: ${DEFAULT-VALUE}).", defaultValue = "kernel")
@@ -47,13 +49,25 @@ final class DumpCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        KernelConfig cfg = KernelConfig.defaults().withArch(Architectures.byName(arch)).withRam(parseSize("--ram", ram));
+        Architecture a0 = Architectures.byName(arch);
+        long ramBytes;
+        if (ram == null) {
+            ramBytes = Math.min(KernelConfig.DEFAULT_RAM, RamOption.linearCapacity(a0));
+        } else {
+            ramBytes = RamOption.parse("--ram", ram, RamOption.largestBlock(a0), RamOption.DUMP_MAX);
+            RamOption.checkFits("--ram", ram, ramBytes, List.of(a0));
+        }
+        KernelConfig cfg = KernelConfig.defaults().withArch(a0).withRam(ramBytes);
         Level only = level == null ? null : parseLevel(level);
+        if (only != null && a0.geometry().isFolded(only)) {
+            throw new PtlabException("--level " + level + ": " + only.kernelName() + " is folded on " + a0.name()
+                    + " (no table of its own, so no leaves at that level)");
+        }
         Kernel k = new Kernel(cfg);
         KernelMappings km = new KernelMappings(k);
         check(km.boot(), "boot");
         if (split != null) {
-            long off = parseSize("--split", split);
+            long off = Sizes.parseOffset("--split", split);
             if (off >= cfg.ramBytes() || (off & (k.pageTables().geometry().pageSize() - 1)) != 0) {
                 throw new PtlabException("--split " + split + " is not a page-aligned offset inside RAM");
             }
@@ -99,28 +113,6 @@ final class DumpCommand implements Callable<Integer> {
     private static void check(KmapResult r, String what) {
         if (!r.ok()) {
             throw new PtlabException(what + ": " + r);
-        }
-    }
-
-    static long parseSize(String opt, String s) {
-        String t = s.trim().toUpperCase(Locale.ROOT);
-        int shift = 0;
-        if (!t.isEmpty()) {
-            char c = t.charAt(t.length() - 1);
-            int i = "KMGT".indexOf(c);
-            if (i >= 0) {
-                shift = 10 * (i + 1);
-                t = t.substring(0, t.length() - 1);
-            }
-        }
-        try {
-            long v = t.startsWith("0X") ? Long.parseUnsignedLong(t.substring(2), 16) : Long.parseLong(t);
-            if (v < 0 || Long.numberOfLeadingZeros(v) < shift + 1) {
-                throw new NumberFormatException();
-            }
-            return v << shift;
-        } catch (NumberFormatException e) {
-            throw new PtlabException(opt + " " + s + ": not a size (a number with an optional K, M, G or T suffix)");
         }
     }
 

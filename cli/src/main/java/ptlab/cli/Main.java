@@ -80,7 +80,12 @@ public final class Main implements Callable<Integer> {
             throw ex;
         });
         cl.setParameterExceptionHandler((ex, a) -> {
-            ex.getCommandLine().getErr().println("ptlab: " + ex.getMessage());
+            String msg = ex.getMessage();
+            if (ex instanceof CommandLine.UnmatchedArgumentException && ex.getCommandLine() == cl && a.length > 0
+                    && !a[0].startsWith("-") && !SUBCOMMANDS.containsKey(a[0])) {
+                msg = "unknown command '" + a[0] + "' (" + String.join(", ", SUBCOMMANDS.keySet()) + ")";
+            }
+            ex.getCommandLine().getErr().println("ptlab: " + msg);
             ex.getCommandLine().getErr().flush();
             return EXIT_USAGE;
         });

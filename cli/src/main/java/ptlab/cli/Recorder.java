@@ -24,8 +24,10 @@ final class Recorder {
             r.setDestination(file);
             r.start();
             return new Recorder(r);
-        } catch (IOException | ParseException e) {
-            throw new PtlabException("--jfr " + file + ": " + e.getMessage());
+        } catch (IOException e) {
+            throw new PtlabException("--jfr " + file + ": cannot write (" + ptlab.TextInput.reason(e) + ")", e);
+        } catch (ParseException e) {
+            throw new IllegalStateException("the JDK's 'default' JFR configuration does not parse", e);
         }
     }
 

@@ -1,9 +1,6 @@
 package ptlab.cli;
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,7 +27,7 @@ import ptlab.sim.Step;
  * per architecture and prints a summary ending in {@code violations: N}; exit status 1 if the
  * checker found any, 2 for bad input.
  */
-@Command(name = "simulate", mixinStandardHelpOptions = true,
+@Command(name = "simulate", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"Run a scenario on a simulated machine: boot (linear map, vmalloc, vmemmap), processes faulting on several CPUs, "
                 + "lockless walkers under RCU, the linear-map split under stop_machine, memory hot-add, fork, protect, reclaim, "
                 + "collapse, unmap and exit, with the invariant checker. Prints a summary ending in 'violations: N'.",
@@ -42,7 +39,7 @@ final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--arch", description = "Architecture, or 'all' for every one (default: ${DEFAULT-VALUE}).", defaultValue = "all")
     String arch;
 
-    @Option(names = "--cpus", description = "Simulated CPUs for parallel steps and stop_machine (default: ${DEFAULT-VALUE}).",
+    @Option(names = "--cpus", description = "Simulated CPUs for parallel steps and stop_machine, 2 to 64 (default: ${DEFAULT-VALUE}).",
             defaultValue = "4")
     int cpus;
 
@@ -50,7 +47,7 @@ final class SimulateCommand implements Callable<Integer> {
             defaultValue = "1")
     long seed;
 
-    @Option(names = "--ram", description = "Simulated RAM, e.g. 4G or 512M (default: ${DEFAULT-VALUE}).", defaultValue = "4G")
+    @Option(names = "--ram", description = "Simulated RAM, 256M to 1T, e.g. 4G or 512M (default: ${DEFAULT-VALUE}).", defaultValue = "4G")
     String ram;
 
     @Option(names = "--check-every", paramLabel = "N",
@@ -75,7 +72,7 @@ final class SimulateCommand implements Callable<Integer> {
     boolean quiet;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         if (printScenario) {
             out.print(Scenarios.defaultText());
@@ -88,11 +85,15 @@ final class SimulateCommand implements Callable<Integer> {
         if (checkEvery < 0) {
             throw new PtlabException("--check-every must not be negative: " + checkEvery);
         }
-        long ramBytes = Sizes.parse("--ram", ram);
-        if (ramBytes < (256L << 20) || ramBytes > (1L << 40)) {
-            throw new PtlabException("--ram must be between 256M and 1T: " + ram);
-        }
+        long ramBytes = RamOption.parse("--ram", ram, RamOption.SIMULATE_MIN, RamOption.SIMULATE_MAX);
         List<Architecture> archs = architectures(arch);
+        RamOption.checkFits("--ram", ram, ramBytes, archs);
+        if (report != null) {
+            OutputFiles.checkWritable("--report", report);
+        }
+        if (jfr != null) {
+            OutputFiles.checkWritable("--jfr", jfr);
+        }
         List<Step> steps = scenario == null ? Scenarios.builtIn() : Scenarios.load(scenario);
         String name = scenario == null ? Scenarios.DEFAULT_NAME : scenario.toString();
         Recorder rec = jfr == null ? null : Recorder.start(jfr);
@@ -133,7 +134,7 @@ final class SimulateCommand implements Callable<Integer> {
             }
         }
         if (report != null) {
-            Files.writeString(report, SimHtml.render(reports, name), StandardCharsets.UTF_8);
+            OutputFiles.write("--report", report, SimHtml.render(reports, name));
             out.println("report: " + report);
         }
         if (jfr != null) {

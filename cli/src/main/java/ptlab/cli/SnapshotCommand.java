@@ -1,8 +1,5 @@
 package ptlab.cli;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,7 +20,7 @@ import ptlab.snapshot.Snapshot;
 import ptlab.snapshot.TextReport;
 
 /** {@code ptlab snapshot capture|analyze}: snapshots of real processes (DESIGN.md, "Snapshots"). */
-@Command(name = "snapshot", mixinStandardHelpOptions = true,
+@Command(name = "snapshot", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Capture a process's /proc files, or rebuild a capture's page tables in ptlab and report where the bytes go.",
         subcommands = {SnapshotCommand.CaptureCmd.class, SnapshotCommand.AnalyzeCmd.class})
 final class SnapshotCommand implements Callable<Integer> {
@@ -36,7 +33,7 @@ final class SnapshotCommand implements Callable<Integer> {
         return 0;
     }
 
-    @Command(name = "capture", mixinStandardHelpOptions = true,
+    @Command(name = "capture", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
             description = "Copy /proc/PID/{maps,smaps,status} to DIR and write DIR/pagemap (the entries of every page of each mapping "
                     + "below 0x800000000000, in maps order).")
     static final class CaptureCmd implements Callable<Integer> {
@@ -60,7 +57,7 @@ final class SnapshotCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "analyze", mixinStandardHelpOptions = true,
+    @Command(name = "analyze", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
             description = "Rebuild the captured address space as real page tables in ptlab and report tables per level, occupancy, "
                     + "the costliest VMAs and what-ifs; the last line is 'pgtables_kB=N VmPTE_kB=M'.")
     static final class AnalyzeCmd implements Callable<Integer> {
@@ -95,6 +92,9 @@ final class SnapshotCommand implements Callable<Integer> {
             for (String a : archs) {
                 whatArchs.add(Architectures.byName(a));
             }
+            if (html != null) {
+                OutputFiles.checkWritable("--html", html);
+            }
             Snapshot snap = Snapshot.load(dir);
             Architecture base = Architectures.defaultArch();
             Analysis a = Analysis.of(Rebuild.run(snap, base, false));
@@ -106,11 +106,7 @@ final class SnapshotCommand implements Callable<Integer> {
                 whatIfs.add(Analysis.of(Rebuild.run(snap, w, false)));
             }
             if (html != null) {
-                try {
-                    Files.writeString(html, HtmlReport.render(a, whatIfs, top), StandardCharsets.UTF_8);
-                } catch (IOException e) {
-                    throw new PtlabException(html + ": cannot write (" + e.getMessage() + ")");
-                }
+                OutputFiles.write("--html", html, HtmlReport.render(a, whatIfs, top));
             }
             TextReport.print(spec.commandLine().getOut(), a, whatIfs, top);
             return 0;

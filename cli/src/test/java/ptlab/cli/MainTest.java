@@ -78,4 +78,86 @@ class MainTest {
         assertThat(r.out().lines()).containsExactly("1 0", "2 24", "3 0", "4 0 err=22", "5 0 fork");
         assertThat(r.err()).isEmpty();
     }
+
+    /** Files that are not trace text: one line with file and line, never a stack trace. */
+    @Test
+    void replayOfWhatIsNotATraceFile() throws Exception {
+        badInput(run("replay", dir.toString()), dir + ": is a directory, not a file");
+        badInput(run("replay", ""), "empty file name");
+        Path t = dir.resolve("latin1.trace");
+        Files.write(t, "mmap 0x100000000000 4M\ntouch 0x10000000\u00e90000 4M\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        badInput(run("replay", t.toString()), t + ":2: bytes that are not UTF-8 text at column 17");
+        Files.write(t, "\uFEFFmmap 0x100000000000 4M\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        badInput(run("replay", t.toString()), t + ":1: a byte-order mark (U+FEFF) at column 1");
+        // A byte that is not UTF-8 in a comment is ignored, as the kernel driver ignores all after '#'.
+        Files.write(t, "mmap 0x100000000000 4M # caf\u00e9\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        Run r = run("replay", t.toString());
+        assertThat(r.status()).isZero();
+        assertThat(r.out().lines()).containsExactly("1 0");
+    }
+
+    /**
+     * Words the kernel driver reads differently from what they seem: it reads numbers with
+     * strtoul base 0 ({@code 010} is octal 8) and compares advice with strcmp (upper case is
+     * advice -1, err=22). ptlab refuses both rather than print other lines than the driver.
+     */
+    @Test
+    void replayRefusesWordsTheDriverReadsOtherwise() throws Exception {
+        Path t = dir.resolve("w.trace");
+        Files.writeString(t, "mmap 0x100000000000 16M\ntouch 0x100000000000 010M\n");
+        badInput(run("replay", t.toString()), t + ":2: bad length '010M': a leading 0 makes it octal");
+        Files.writeString(t, "mmap 0x100000000000 4M\nmadvise 0x100000000000 2M DONTNEED\n");
+        badInput(run("replay", t.toString()), t + ":2: unknown madvise advice 'DONTNEED'");
+        Files.writeString(t, "mmap 0x100000000000 0x+400000\n");
+        badInput(run("replay", t.toString()), t + ":1: bad length '0x+400000'");
+        Files.writeString(t, "mmap 0x100000000000 0\nmmap 0x100000000000 0x0\n");
+        Run r = run("replay", t.toString());
+        assertThat(r.out().lines()).as("a lone 0 is not octal").containsExactly("1 0 err=22", "2 0 err=22");
+    }
+
+    /** A fork the simulated RAM cannot hold is fork's ENOMEM, and the replay goes on with its state intact. */
+    @Test
+    void replayForkOutOfMemoryIsAnErrnoAndTheReplayGoesOn() throws Exception {
+        Path t = dir.resolve("oom.trace");
+        Files.writeString(t, "mmap 0x100000000000 64G\ntouch 0x100000000000 64G\nfork\nmunmap 0x100000000000 64G\nfork\n");
+        Run r = run("replay", t.toString());
+        assertThat(r.status()).isZero();
+        assertThat(r.out().lines()).containsExactly("1 0", "2 131076 err=12", "3 0 fork err=12", "4 0", "5 0 fork");
+    }
+
+    @Test
+    void outputFilesAreCheckedBeforeTheRun() {
+        Path missing = dir.resolve("no-such-dir").resolve("x.html");
+        Run r = run("simulate", "--quiet", "--arch", "x86_64-4l", "--report", missing.toString());
+        badInput(r, "--report " + missing + ": no such directory");
+        assertThat(r.out()).as("nothing ran").isEmpty();
+        badInput(run("simulate", "--quiet", "--report", dir.toString()), "--report " + dir + ": is a directory");
+        badInput(run("simulate", "--quiet", "--jfr", missing.toString()), "--jfr " + missing + ": no such directory");
+        badInput(run("snapshot", "analyze", dir.toString(), "--html", dir.toString()), "--html " + dir + ": is a directory");
+    }
+
+    @Test
+    void ramThatTheMachineCannotHaveIsRefusedUpFront() {
+        badInput(run("check", "--ram", "64T"), "--ram 64T: must be between 256M and 1T");
+        badInput(run("dump", "--ram", "64T"), "--ram 64T: must be between 4M and 16T");
+        badInput(run("simulate", "--quiet", "--arch", "arm64-16k-36", "--ram", "64G"),
+                "--ram 64G: more than the linear map of arm64-16k-36 holds (at most 32G)");
+        badInput(run("check", "--arch", "arm64-64k-42", "--ram", "260M"), "--ram 260M: not a multiple of 64M, the largest buddy block of arm64-64k-42");
+        badInput(run("dump", "--level", "p4d"), "--level p4d: p4d is folded on x86_64-4l");
+        // dump's default RAM fits every architecture's linear map.
+        for (String arch : new String[] {"arm64-16k-36", "x86_64-4l"}) {
+            Run r = run("dump", "--arch", arch);
+            assertThat(r.status()).as(arch + ": " + r.err()).isZero();
+        }
+    }
+
+    @Test
+    void everyCommandAnswersVersionAndUnknownCommandsAreNamed() {
+        for (String[] cmd : new String[][] {{"replay", "-V"}, {"simulate", "-V"}, {"snapshot", "capture", "-V"}, {"dump", "--version"}}) {
+            Run r = run(cmd);
+            assertThat(r.status()).isZero();
+            assertThat(r.out()).as(String.join(" ", cmd)).startsWith("ptlab ");
+        }
+        badInput(run("nosuch"), "unknown command 'nosuch' (help, simulate, replay, arch, dump, snapshot, check)");
+    }
 }
