@@ -54,6 +54,8 @@ public final class Simulation {
     private long peakNr = -1;
     private final Walkers walkers;
     private KernelMappings km;
+    /** Why {@code boot} failed (its line and result), or null: the kernel-mapping steps after it cannot run. */
+    private String bootFailure;
     private Process current;
     private long splitTables;
     private long hotAdded;
@@ -128,7 +130,11 @@ public final class Simulation {
         if (s instanceof Step.Boot) {
             km = new KernelMappings(kernel, new Cpus(Math.max(1, cpus), bbml2()), false);
             km.cpus().start();
-            expect(km.boot(), s);
+            KmapResult booted = km.boot();
+            expect(booted, s);
+            if (!booted.ok()) {
+                bootFailure = "line " + s.line() + ": " + booted;
+            }
         } else if (s instanceof Step.SplitLinear) {
             needBoot(s);
             Step.SplitLinear sl = (Step.SplitLinear) s;
@@ -137,6 +143,11 @@ public final class Simulation {
                 LinearMapSplit.Outcome o = new LinearMapSplit(km).run(LinearMapSplit.Mode.PREALLOCATED, true);
                 expect(o.result(), s);
             } else {
+                long ramEnd = km.ramEnd();
+                if (Long.compareUnsigned(sl.offset(), ramEnd) >= 0 || Long.compareUnsigned(sl.len(), ramEnd - sl.offset()) > 0) {
+                    throw new SimulationException("line " + s.line() + ": split-linear range 0x" + Long.toHexString(sl.offset()) + " + 0x"
+                            + Long.toHexString(sl.len()) + " is not inside RAM (0x" + Long.toHexString(ramEnd) + " bytes)");
+                }
                 long start = km.layout().linearVa(sl.offset());
                 expect(km.splitKernelLeafMapping(start, start + sl.len()), s);
             }
@@ -252,6 +263,9 @@ public final class Simulation {
     private void needBoot(Step s) {
         if (km == null) {
             throw new SimulationException("line " + s.line() + ": '" + label(s) + "' needs 'boot' first");
+        }
+        if (bootFailure != null) {
+            throw new SimulationException("line " + s.line() + ": '" + label(s) + "' needs kernel mappings, but boot failed (" + bootFailure + ")");
         }
     }
 

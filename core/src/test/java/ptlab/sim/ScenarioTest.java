@@ -94,4 +94,12 @@ class ScenarioTest {
                 .hasMessageStartingWith("line 4: 'fork': out of memory: ENOMEM")
                 .hasMessageEndingWith("the simulated RAM (256 MiB) is used up; give more with --ram");
     }
+
+    @Test
+    void aSplitOfTheLinearMapOutsideRamIsNamed() throws Exception {
+        KernelConfig c = KernelConfig.of(Architectures.byName("x86_64-4l")).withRam(1L << 30);
+        assertThatThrownBy(() -> new Simulation(c, 4, 1, 0).run(parse("boot\nsplit-linear 2G 4K\n"), i -> { }))
+                .isInstanceOf(SimulationException.class)
+                .hasMessage("line 2: split-linear range 0x80000000 + 0x1000 is not inside RAM (0x40000000 bytes)");
+    }
 }
