@@ -1,9 +1,13 @@
 package ptlab.cli;
 
+import java.util.List;
 import picocli.CommandLine.Option;
+import ptlab.PtlabException;
+import ptlab.arch.Architecture;
 import ptlab.arch.Architectures;
 import ptlab.pgtable.KernelConfig;
 import ptlab.pgtable.ThpMode;
+import ptlab.pgtable.VmSettings;
 
 /** Options that change the modelled kernel; shared by the commands that build one. */
 final class KernelOptions {
@@ -16,7 +20,37 @@ final class KernelOptions {
     @Option(names = "--no-pt-reclaim", description = "Model a kernel without CONFIG_PT_RECLAIM.")
     boolean noPtReclaim;
 
+    @Option(names = "--ram", paramLabel = "SIZE", description = "Simulated RAM, or 'host' for this machine's MemTotal, as the kernel "
+            + "driver sees it: a mapping larger than RAM fails (default: ${DEFAULT-VALUE}).", defaultValue = "host")
+    String ram;
+
+    @Option(names = "--mmap-min-addr", paramLabel = "N", description = "vm.mmap_min_addr (default: 4096, as on this machine).",
+            defaultValue = "4096")
+    long mmapMinAddr;
+
+    @Option(names = "--max-map-count", paramLabel = "N", description = "vm.max_map_count (default: ${DEFAULT-VALUE}).",
+            defaultValue = "65530")
+    int maxMapCount;
+
+    @Option(names = "--no-pku", description = "Model an x86 CPU without protection keys: execute-only mappings are readable.")
+    boolean noPku;
+
     KernelConfig config() {
-        return KernelConfig.defaults().withArch(Architectures.byName(arch)).withThp(ThpMode.parse(thp)).withPtReclaim(!noPtReclaim);
+        if (mmapMinAddr < 0) {
+            throw new PtlabException("--mmap-min-addr must not be negative: " + mmapMinAddr);
+        }
+        if (maxMapCount < 1) {
+            throw new PtlabException("--max-map-count must be positive: " + maxMapCount);
+        }
+        VmSettings vm = VmSettings.DEFAULTS.withMmapMinAddr(mmapMinAddr).withMaxMapCount(maxMapCount).withX86Pku(!noPku);
+        Architecture a = Architectures.byName(arch);
+        long ramBytes;
+        if (ram.equals("host")) {
+            ramBytes = HostMemory.totalBytes(RamOption.largestBlock(a), KernelConfig.DEFAULT_RAM);
+        } else {
+            ramBytes = RamOption.parse("--ram", ram, RamOption.largestBlock(a), RamOption.DUMP_MAX);
+            RamOption.checkFits("--ram", ram, ramBytes, List.of(a));
+        }
+        return KernelConfig.defaults().withArch(a).withThp(ThpMode.parse(thp)).withPtReclaim(!noPtReclaim).withRam(ramBytes).withVm(vm);
     }
 }

@@ -20,6 +20,7 @@ final class RamOption {
     static final long SIMULATE_MAX = 1L << 40;
     /** dump: ptlab's frame metadata for more RAM does not fit a default JVM heap (32T needs ~5 GiB). */
     static final long DUMP_MAX = 16L << 40;
+    // (replay uses the same bound: its frame metadata grows with what the trace touches, not with RAM)
 
     static long parse(String option, String s, long min, long max) {
         long v = Sizes.parse(option, s);

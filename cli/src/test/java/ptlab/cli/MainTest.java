@@ -119,10 +119,10 @@ class MainTest {
     @Test
     void replayForkOutOfMemoryIsAnErrnoAndTheReplayGoesOn() throws Exception {
         Path t = dir.resolve("oom.trace");
-        Files.writeString(t, "mmap 0x100000000000 64G\ntouch 0x100000000000 64G\nfork\nmunmap 0x100000000000 64G\nfork\n");
-        Run r = run("replay", t.toString());
+        Files.writeString(t, "mmap 0x100000000000 1G\ntouch 0x100000000000 1G\nfork\nmunmap 0x100000000000 1G\nfork\n");
+        Run r = run("replay", "--ram", "1G", t.toString());
         assertThat(r.status()).isZero();
-        assertThat(r.out().lines()).containsExactly("1 0", "2 131076 err=12", "3 0 fork err=12", "4 0", "5 0 fork");
+        assertThat(r.out().lines()).containsExactly("1 0", "2 2052 err=12", "3 0 fork err=12", "4 0", "5 0 fork");
     }
 
     @Test

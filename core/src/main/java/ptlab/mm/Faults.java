@@ -172,6 +172,11 @@ final class Faults {
         if (v == null || !v.accessible() || (write && !v.has(Vma.WRITE))) {
             return Errno.EFAULT;
         }
+        if (!write && k.execOnlyReadFaults && !v.has(Vma.READ) && !v.has(Vma.WRITE)) {
+            // arch_vma_access_permitted: the execute-only pkey denies data access (SEGV_PKUERR),
+            // for a page never mapped as for one whose PTE already carries the key.
+            return Errno.EFAULT;
+        }
         try {
             handle(p, v, va, write);
         } catch (OutOfMemoryException oom) {

@@ -19,9 +19,6 @@ import ptlab.walk.Walker;
  * and the processes created on it. Entry point of the library for address-space work.
  */
 public final class Kernel {
-    /** {@code mmap_min_addr} (Debian's default). */
-    public static final long MMAP_MIN_ADDR = 65536;
-
     final KernelConfig config;
     final ViolationLog log;
     final PageTables pt;
@@ -39,6 +36,8 @@ public final class Kernel {
     /** Allocated on first use, like {@code mm_get_huge_zero_folio}. */
     private long hugeZeroPfn = -1;
     final long taskSize;
+    /** x86 with protection keys: a read of an execute-only VMA faults ({@link ptlab.pgtable.VmSettings#x86Pku}). */
+    final boolean execOnlyReadFaults;
 
     /** TASK_SIZE: the end of the user address space (the last page below the hole is unmapped, as on x86). */
     public long taskSize() {
@@ -68,6 +67,7 @@ public final class Kernel {
         this.thpSupported = hugeOrder <= BuddyAllocator.MAX_ORDER && geo.leafAllowed(pmdLevel) && pmdLevel != Level.PTE;
         this.zeroPfn = alloc.allocate(0, Gfp.KERNEL.zeroed(), "empty_zero_page").pfnOrThrow();
         this.taskSize = config.arch().userTop() - geo.pageSize();
+        this.execOnlyReadFaults = config.vm().x86Pku() && fmt instanceof ptlab.arch.X86Format;
         this.mmu = new Mmu(pt);
     }
 
@@ -120,6 +120,15 @@ public final class Kernel {
             pid = nextPid++;
         }
         return new Process(this, name == null ? "mm" + pid : name);
+    }
+
+    /**
+     * {@code __vm_enough_memory} with {@code vm.overcommit_memory = 0} (OVERCOMMIT_GUESS, the
+     * default): a single charge of more pages than RAM and swap (no swap here) fails; charges
+     * are not summed.
+     */
+    boolean vmEnoughMemory(long pages) {
+        return Long.compareUnsigned(pages, config.ramBytes() >>> geo.pageShift()) <= 0;
     }
 
     /** {@code flush_tlb_range(vma, start, end)}: counted, then shot down through the MMU. */

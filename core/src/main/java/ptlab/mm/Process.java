@@ -6,6 +6,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import ptlab.pgtable.Mm;
 import ptlab.pgtable.MmKind;
+import ptlab.phys.AllocResult;
+import ptlab.phys.OutOfMemoryException;
 
 /**
  * A user process's address space: the {@link Mm} (page tables) plus the VMA tree, and the
@@ -94,6 +96,19 @@ public final class Process {
     Vma nextOf(Vma v) {
         Map.Entry<Long, Vma> e = vmas.higherEntry(v.start);
         return e == null ? null : e.getValue();
+    }
+
+    /**
+     * {@code split_vma}: {@link #splitAt} unless the mm already holds {@code vm.max_map_count}
+     * VMAs and the split is needed; returns false (the caller's ENOMEM) then.
+     */
+    private boolean splitChecked(long at) {
+        Vma v = vmaAt(at);
+        if (v != null && v.start != at && vmas.size() >= k.config.vm().maxMapCount()) {
+            return false;
+        }
+        splitAt(at);
+        return true;
     }
 
     /** Makes {@code at} a VMA boundary if a VMA strictly contains it ({@code __split_vma}). */
@@ -275,14 +290,22 @@ public final class Process {
         if (Long.compareUnsigned(alen, k.taskSize) > 0 || Long.compareUnsigned(addr, k.taskSize - alen) > 0) {
             return Errno.ENOMEM;
         }
-        if (Long.compareUnsigned(addr, Kernel.MMAP_MIN_ADDR) < 0) {
+        if (Long.compareUnsigned(addr, k.config.vm().mmapMinAddr()) < 0) {
             return Errno.EPERM;
         }
         long end = addr + alen;
         mm.mmapLock().writeLock();
         try {
+            if (vmas.size() > k.config.vm().maxMapCount()) {
+                return Errno.ENOMEM; // do_mmap: map_count > sysctl_max_map_count, before anything else
+            }
             if (!intersecting(addr, end).isEmpty()) {
                 return Errno.EEXIST; // checked under the lock: two racing mmaps must not both insert
+            }
+            // mmap_region charges a private writable mapping (accountable_mapping), shmem_zero_setup
+            // a shared one whatever its protection (shmem_acct_size).
+            if ((shared || (prot & 2) != 0) && !k.vmEnoughMemory(alen >>> pageShift)) {
+                return Errno.ENOMEM;
             }
             Shmem file = shared ? new Shmem(k.alloc, alen >>> pageShift, k.hugeOrder, k.log) : null;
             Vma v = new Vma(addr, end, vmFlags(prot, shared), file, shared ? 0 : addr >>> pageShift);
@@ -318,8 +341,16 @@ public final class Process {
         long end = addr + alen;
         mm.mmapLock().writeLock();
         try {
-            if (intersecting(addr, end).isEmpty()) {
+            List<Vma> hit = intersecting(addr, end);
+            if (hit.isEmpty()) {
                 return Errno.OK;
+            }
+            // vms_gather_munmap_vmas: only a hole punched inside one VMA (two splits of it) must
+            // not take the count over the limit; other splits may go just above it.
+            Vma first = hit.get(0);
+            if (Long.compareUnsigned(first.start, addr) < 0 && Long.compareUnsigned(end, first.end) < 0
+                    && vmas.size() >= k.config.vm().maxMapCount()) {
+                return Errno.ENOMEM;
             }
             splitAt(addr);
             splitAt(end);
@@ -373,6 +404,10 @@ public final class Process {
                 int newFlags = (v.flags & ~(Vma.READ | Vma.WRITE | Vma.EXEC)) | (vmFlags(prot, v.has(Vma.SHARED)) & (Vma.READ
                         | Vma.WRITE | Vma.EXEC));
                 if ((prot & 2) != 0 && !v.has(Vma.SHARED)) {
+                    // mprotect_fixup: making a private VMA writable charges it, unless it already is.
+                    if (!v.has(Vma.ACCOUNT) && !v.has(Vma.WRITE) && !k.vmEnoughMemory((segEnd - tmp) >>> pageShift)) {
+                        return Errno.ENOMEM;
+                    }
                     newFlags |= Vma.ACCOUNT;
                 } else if ((prot & 2) == 0 && v.isAnonymous() && v.anonVma == null) {
                     // mprotect_fixup: an anonymous VMA that never had an anon_vma gives its
@@ -380,8 +415,10 @@ public final class Process {
                     newFlags &= ~Vma.ACCOUNT;
                 }
                 if (newFlags != v.flags) {
-                    splitAt(tmp);
-                    splitAt(segEnd);
+                    // vma_modify: split_vma at the start, then at the end; an earlier split stays.
+                    if (!splitChecked(tmp) || !splitChecked(segEnd)) {
+                        return Errno.ENOMEM;
+                    }
                     Vma seg = vmaAt(tmp);
                     seg.flags = newFlags;
                     Protect.range(this, seg, seg.start, seg.end);
@@ -464,8 +501,9 @@ public final class Process {
                 int nf = advice == Advice.HUGEPAGE ? (v.flags & ~Vma.NOHUGEPAGE) | Vma.HUGEPAGE
                         : (v.flags & ~Vma.HUGEPAGE) | Vma.NOHUGEPAGE;
                 if (nf != v.flags) {
-                    splitAt(start);
-                    splitAt(end);
+                    if (!splitChecked(start) || !splitChecked(end)) {
+                        return Errno.ENOMEM;
+                    }
                     Vma seg = vmaAt(start);
                     seg.flags = nf;
                     tryMerge(seg);
@@ -496,11 +534,23 @@ public final class Process {
     /**
      * {@code fork()}: a child with copies of the VMAs and of the page tables of those that need them.
      *
-     * @throws ptlab.phys.OutOfMemoryException fork's ENOMEM: a table could not be allocated; the
-     *     partial child has been torn down
+     * @throws OutOfMemoryException fork's ENOMEM: a VM_ACCOUNT VMA larger than the machine's RAM
+     *     (the overcommit guess, nothing made), or a table that could not be allocated (the
+     *     partial child has been torn down)
      */
     public Process fork(String name) {
         checkAlive();
+        mm.mmapLock().readLock();
+        try {
+            for (Vma v : vmas.values()) {
+                // dup_mmap charges every VM_ACCOUNT VMA of the parent before copying it.
+                if (v.has(Vma.ACCOUNT) && !k.vmEnoughMemory((v.end - v.start) >>> pageShift)) {
+                    throw new OutOfMemoryException(new AllocResult.Failed("dup_mmap: vm_enough_memory of " + v, 0, false));
+                }
+            }
+        } finally {
+            mm.mmapLock().readUnlock();
+        }
         Process child = k.newProcess(name);
         boolean copied = false;
         mm.mmapLock().writeLock();

@@ -19,6 +19,7 @@ import ptlab.arch.Level;
  * @param ramBytes           simulated RAM
  * @param pre616Ctors        constructor rules before Linux 6.16 (seed 000): kernel PTE tables get no ctor,
  *                           and the PMD ctor initialises a ptlock even for init_mm
+ * @param vm                 the user-memory sysctls and CPU features that decide whether a call fails
  */
 public record KernelConfig(
         Architecture arch,
@@ -29,12 +30,13 @@ public record KernelConfig(
         ThpMode thp,
         boolean ptReclaim,
         long ramBytes,
-        boolean pre616Ctors) {
+        boolean pre616Ctors,
+        VmSettings vm) {
 
     public static final long DEFAULT_RAM = 64L << 30;
 
     public static KernelConfig defaults() {
-        return new KernelConfig(Architectures.defaultArch(), true, true, false, false, ThpMode.MADVISE, true, DEFAULT_RAM, false);
+        return new KernelConfig(Architectures.defaultArch(), true, true, false, false, ThpMode.MADVISE, true, DEFAULT_RAM, false, VmSettings.DEFAULTS);
     }
 
     public static KernelConfig of(Architecture arch) {
@@ -42,31 +44,35 @@ public record KernelConfig(
     }
 
     public KernelConfig withArch(Architecture a) {
-        return new KernelConfig(a, splitPtePtlocks, splitPmdPtlocks, dynamicPtlocks, preemptRt, thp, ptReclaim, ramBytes, pre616Ctors);
+        return new KernelConfig(a, splitPtePtlocks, splitPmdPtlocks, dynamicPtlocks, preemptRt, thp, ptReclaim, ramBytes, pre616Ctors, vm);
     }
 
     public KernelConfig withPtlocks(boolean splitPte, boolean splitPmd, boolean dynamic) {
-        return new KernelConfig(arch, splitPte, splitPmd, dynamic, preemptRt, thp, ptReclaim, ramBytes, pre616Ctors);
+        return new KernelConfig(arch, splitPte, splitPmd, dynamic, preemptRt, thp, ptReclaim, ramBytes, pre616Ctors, vm);
     }
 
     public KernelConfig withPreemptRt(boolean rt) {
-        return new KernelConfig(arch, splitPtePtlocks, splitPmdPtlocks, rt || dynamicPtlocks, rt, thp, ptReclaim, ramBytes, pre616Ctors);
+        return new KernelConfig(arch, splitPtePtlocks, splitPmdPtlocks, rt || dynamicPtlocks, rt, thp, ptReclaim, ramBytes, pre616Ctors, vm);
     }
 
     public KernelConfig withThp(ThpMode mode) {
-        return new KernelConfig(arch, splitPtePtlocks, splitPmdPtlocks, dynamicPtlocks, preemptRt, mode, ptReclaim, ramBytes, pre616Ctors);
+        return new KernelConfig(arch, splitPtePtlocks, splitPmdPtlocks, dynamicPtlocks, preemptRt, mode, ptReclaim, ramBytes, pre616Ctors, vm);
     }
 
     public KernelConfig withPtReclaim(boolean on) {
-        return new KernelConfig(arch, splitPtePtlocks, splitPmdPtlocks, dynamicPtlocks, preemptRt, thp, on, ramBytes, pre616Ctors);
+        return new KernelConfig(arch, splitPtePtlocks, splitPmdPtlocks, dynamicPtlocks, preemptRt, thp, on, ramBytes, pre616Ctors, vm);
     }
 
     public KernelConfig withRam(long bytes) {
-        return new KernelConfig(arch, splitPtePtlocks, splitPmdPtlocks, dynamicPtlocks, preemptRt, thp, ptReclaim, bytes, pre616Ctors);
+        return new KernelConfig(arch, splitPtePtlocks, splitPmdPtlocks, dynamicPtlocks, preemptRt, thp, ptReclaim, bytes, pre616Ctors, vm);
     }
 
     public KernelConfig withPre616Ctors(boolean on) {
-        return new KernelConfig(arch, splitPtePtlocks, splitPmdPtlocks, dynamicPtlocks, preemptRt, thp, ptReclaim, ramBytes, on);
+        return new KernelConfig(arch, splitPtePtlocks, splitPmdPtlocks, dynamicPtlocks, preemptRt, thp, ptReclaim, ramBytes, on, vm);
+    }
+
+    public KernelConfig withVm(VmSettings settings) {
+        return new KernelConfig(arch, splitPtePtlocks, splitPmdPtlocks, dynamicPtlocks, preemptRt, thp, ptReclaim, ramBytes, pre616Ctors, settings);
     }
 
     /** Whether PMD tables carry their own ptlock: split PMD locks configured and the PMD level exists. */

@@ -151,7 +151,10 @@ public final class Replayer {
             return;
         }
         long top = kernel.taskSize();
-        if (Long.compareUnsigned(addr, top) >= 0 || Long.compareUnsigned(len, top - addr) > 0) {
+        // A zero-length range at TASK_SIZE is not outside: the kernel answers it (madvise and
+        // mprotect 0, munmap and mmap EINVAL).
+        boolean outside = Long.compareUnsigned(addr, top) > 0 || (addr == top && len != 0);
+        if (outside || Long.compareUnsigned(len, top - addr) > 0) {
             throw new TraceSyntaxException(file, op.line(), "range 0x" + Long.toHexString(addr) + " + 0x"
                     + Long.toHexString(len) + " is outside the user address space (TASK_SIZE 0x"
                     + Long.toHexString(top) + ")");

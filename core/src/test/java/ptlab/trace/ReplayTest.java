@@ -16,6 +16,7 @@ import ptlab.mm.Errno;
 import ptlab.mm.Kernel;
 import ptlab.mm.Process;
 import ptlab.pgtable.KernelConfig;
+import ptlab.pgtable.VmSettings;
 
 class ReplayTest {
     @RegisterExtension
@@ -171,5 +172,74 @@ class ReplayTest {
         child.exit();
         p.exit();
         assertThat(k.pageTables().stats().nrPagetable()).isZero();
+    }
+
+    private List<String> replay(KernelConfig config, String text) throws Exception {
+        Replayer r = new Replayer(config);
+        List<String> out = r.run(TraceParser.parse("t", new StringReader(text)));
+        r.finish();
+        assertThat(Checker.check(r.kernel().pageTables())).isEmpty();
+        return out;
+    }
+
+    /**
+     * The machine settings outside the page tables, each against what this machine's kernel
+     * printed for the same trace (ktrace, vm.mmap_min_addr 4096, a CPU with pku): mmap_min_addr,
+     * the execute-only pkey, and a zero-length range at TASK_SIZE.
+     */
+    @Test
+    void machineSettingsAsTheKernelHasThem() throws Exception {
+        // Line 3 as an unprivileged process gets it; root has CAP_SYS_RAWIO and may map page 0.
+        assertThat(replay("mmap 0x1000 4K\ntouch 0x1000 4K\nmmap 0x0 4K\n")).containsExactly("1 0", "2 12", "3 12 err=1");
+        assertThat(replay(KernelConfig.defaults().withVm(VmSettings.DEFAULTS.withMmapMinAddr(65536)), "mmap 0x1000 4K\n"))
+                .containsExactly("1 0 err=1");
+        String execOnly = "mmap 0x100000000000 2M x\ntouch 0x100000000000 4K read\nmmap 0x100000200000 2M\n"
+                + "touch 0x100000200000 4K\nmprotect 0x100000200000 2M x\ntouch 0x100000201000 4K read\n"
+                + "mprotect 0x100000200000 2M rx\ntouch 0x100000201000 4K read\n";
+        assertThat(replay(execOnly)).containsExactly("1 0", "2 0 err=14", "3 0", "4 12", "5 12", "6 12 err=14", "7 12", "8 12");
+        assertThat(replay(KernelConfig.defaults().withVm(VmSettings.DEFAULTS.withX86Pku(false)), execOnly))
+                .as("without PKU x86 reads what it can execute").containsExactly("1 0", "2 12", "3 12", "4 16", "5 16", "6 16", "7 16", "8 16");
+        assertThat(replay("madvise 0x7ffffffff000 0 dontneed\nmprotect 0x7ffffffff000 0 r\nmunmap 0x7ffffffff000 0\n"))
+                .containsExactly("1 0", "2 0", "3 0 err=22");
+    }
+
+    /**
+     * vm.max_map_count, with a limit of 4 VMAs: mmap fails once the count is above it, a split
+     * by mprotect or madvise at it, munmap only when it punches a hole inside one VMA.
+     */
+    @Test
+    void maxMapCountLimitsSplitsAndMaps() throws Exception {
+        KernelConfig c = KernelConfig.defaults().withVm(VmSettings.DEFAULTS.withMaxMapCount(4));
+        String t = "mmap 0x100000000000 64K\n"
+                + "mprotect 0x100000001000 4K r\n"       // 3 VMAs
+                + "mprotect 0x100000003000 4K r\n"       // needs 2 splits: the first makes 4, the second fails
+                + "mprotect 0x100000005000 4K r\n"       // at 4: the first split fails
+                + "madvise 0x100000008000 4K hugepage\n" // at 4: fails
+                + "munmap 0x100000009000 4K\n"           // a hole inside one VMA at 4: fails
+                + "munmap 0x100000003000 4K\n"           // the start of a VMA: one split, allowed at the limit
+                + "mmap 0x100000100000 4K\n"             // count 4, not above the limit: allowed, now 5
+                + "mmap 0x100000200000 4K\n";            // 5 > 4: fails
+        assertThat(replay(c, t)).containsExactly("1 0", "2 0", "3 0 err=12", "4 0 err=12", "5 0 err=12", "6 0 err=12", "7 0", "8 0",
+                "9 0 err=12");
+    }
+
+    /**
+     * The overcommit guess (vm.overcommit_memory = 0): one charge of more than RAM fails with
+     * ENOMEM, at mmap of a private writable or any shared mapping, at mprotect that makes a
+     * private one writable, and at fork for each VM_ACCOUNT VMA (two merged 16G mappings).
+     * Expected lines: ktrace on this machine (24 GiB); ptlab with 16 GiB gives the same.
+     */
+    @Test
+    void overcommitGuessRefusesChargesLargerThanRam() throws Exception {
+        KernelConfig c = KernelConfig.defaults().withRam(16L << 30);
+        String t = "mmap 0x100000000000 32G\nmmap 0x100000000000 32G r\ntouch 0x100000000000 4K read\n"
+                + "mprotect 0x100000000000 32G rw\ntouch 0x100000000000 4K\nmunmap 0x100000000000 32G\n"
+                + "mmap 0x100000000000 32G r shared\nmmap 0x100000000000 16G\nmmap 0x100400000000 16G\n"
+                + "touch 0x100000000000 4K\nmunmap 0x100400000000 16G\nfork\n";
+        assertThat(replay(c, t)).containsExactly("1 0 err=12", "2 0", "3 12", "4 12 err=12", "5 12 err=14", "6 0", "7 0 err=12", "8 0",
+                "9 0", "10 12", "11 12", "12 12 fork");
+        // The merged 32G VMA: the kernel driver hangs on the failed fork; ptlab reports fork's ENOMEM.
+        assertThat(replay(c, "mmap 0x100000000000 16G\nmmap 0x100400000000 16G\ntouch 0x100000000000 4K\nfork\n"))
+                .containsExactly("1 0", "2 0", "3 12", "4 0 fork err=12");
     }
 }
