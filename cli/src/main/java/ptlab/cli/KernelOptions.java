@@ -5,6 +5,7 @@ import picocli.CommandLine.Option;
 import ptlab.PtlabException;
 import ptlab.arch.Architecture;
 import ptlab.arch.Architectures;
+import ptlab.pgtable.HostMachine;
 import ptlab.pgtable.KernelConfig;
 import ptlab.pgtable.ThpMode;
 import ptlab.pgtable.VmSettings;
@@ -24,29 +25,37 @@ final class KernelOptions {
             + "driver sees it: a mapping larger than RAM fails (default: ${DEFAULT-VALUE}).", defaultValue = "host")
     String ram;
 
-    @Option(names = "--mmap-min-addr", paramLabel = "N", description = "vm.mmap_min_addr (default: 4096, as on this machine).",
-            defaultValue = "4096")
-    long mmapMinAddr;
+    @Option(names = "--mmap-min-addr", paramLabel = "N", description = "vm.mmap_min_addr (default: this machine's).")
+    Long mmapMinAddr;
 
-    @Option(names = "--max-map-count", paramLabel = "N", description = "vm.max_map_count (default: ${DEFAULT-VALUE}).",
-            defaultValue = "65530")
-    int maxMapCount;
+    @Option(names = "--max-map-count", paramLabel = "N", description = "vm.max_map_count (default: this machine's).")
+    Integer maxMapCount;
 
-    @Option(names = "--no-pku", description = "Model an x86 CPU without protection keys: execute-only mappings are readable.")
+    @Option(names = "--no-pku", description = "Model an x86 CPU without protection keys: execute-only mappings are readable "
+            + "(default: as this machine's CPU).")
     boolean noPku;
 
     KernelConfig config() {
-        if (mmapMinAddr < 0) {
-            throw new PtlabException("--mmap-min-addr must not be negative: " + mmapMinAddr);
+        VmSettings vm = HostMachine.vm();
+        if (mmapMinAddr != null) {
+            if (mmapMinAddr < 0) {
+                throw new PtlabException("--mmap-min-addr must not be negative: " + mmapMinAddr);
+            }
+            vm = vm.withMmapMinAddr(mmapMinAddr);
         }
-        if (maxMapCount < 1) {
-            throw new PtlabException("--max-map-count must be positive: " + maxMapCount);
+        if (maxMapCount != null) {
+            if (maxMapCount < 1) {
+                throw new PtlabException("--max-map-count must be positive: " + maxMapCount);
+            }
+            vm = vm.withMaxMapCount(maxMapCount);
         }
-        VmSettings vm = VmSettings.DEFAULTS.withMmapMinAddr(mmapMinAddr).withMaxMapCount(maxMapCount).withX86Pku(!noPku);
+        if (noPku) {
+            vm = vm.withX86Pku(false);
+        }
         Architecture a = Architectures.byName(arch);
         long ramBytes;
         if (ram.equals("host")) {
-            ramBytes = HostMemory.totalBytes(RamOption.largestBlock(a), KernelConfig.DEFAULT_RAM);
+            ramBytes = HostMachine.ramBytes(RamOption.largestBlock(a), KernelConfig.DEFAULT_RAM);
         } else {
             ramBytes = RamOption.parse("--ram", ram, RamOption.largestBlock(a), RamOption.DUMP_MAX);
             RamOption.checkFits("--ram", ram, ramBytes, List.of(a));

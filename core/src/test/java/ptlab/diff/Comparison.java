@@ -19,8 +19,8 @@ import ptlab.trace.Replay;
  * @param replayError what {@link Replay#run} threw, or null
  */
 record Comparison(Trace trace, List<String> kernel, List<String> replay, Throwable replayError) {
-    /** The configuration that models this machine's kernel. */
-    static final KernelConfig CONFIG = KernelConfig.defaults();
+    /** The configuration that models this machine's kernel: the defaults with its RAM, sysctls and PKU. */
+    static final KernelConfig CONFIG = ptlab.pgtable.HostMachine.config();
 
     Comparison {
         kernel = List.copyOf(kernel);

@@ -147,6 +147,10 @@ final class KernelOracle {
             } catch (IOException e) {
                 return "cannot read " + THP_ENABLED + " (" + e.getMessage() + ")";
             }
+            int overcommit = ptlab.pgtable.HostMachine.overcommitMode();
+            if (overcommit != 0) {
+                return "vm.overcommit_memory is " + overcommit + ", ptlab models 0 (the guess)";
+            }
             return null;
         }
 
