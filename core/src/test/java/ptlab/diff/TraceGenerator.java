@@ -53,7 +53,7 @@ final class TraceGenerator {
     static final int MAX_STEPS = 60;
     static final long TOUCH_BUDGET = 256 * M;
 
-    private static final String[] PROTS = {"rw", "rw", "rw", "rw", "rw", "rw", "r", "r", "rx", "rwx", "rwx", "none"};
+    private static final String[] PROTS = {"rw", "rw", "rw", "rw", "rw", "rw", "r", "r", "rx", "rwx", "rwx", "none", "x"};
 
     private final SplittableRandom rnd;
     private final long base;
