@@ -54,8 +54,7 @@ final class DumpCommand implements Callable<Integer> {
         if (ram == null) {
             ramBytes = Math.min(KernelConfig.DEFAULT_RAM, RamOption.linearCapacity(a0));
         } else {
-            ramBytes = RamOption.parse("--ram", ram, RamOption.largestBlock(a0), RamOption.DUMP_MAX);
-            RamOption.checkFits("--ram", ram, ramBytes, List.of(a0));
+            ramBytes = RamOption.parseFor("--ram", ram, a0);
         }
         KernelConfig cfg = KernelConfig.defaults().withArch(a0).withRam(ramBytes);
         Level only = level == null ? null : parseLevel(level);

@@ -1,6 +1,5 @@
 package ptlab.cli;
 
-import java.util.List;
 import picocli.CommandLine.Option;
 import ptlab.PtlabException;
 import ptlab.arch.Architecture;
@@ -57,8 +56,7 @@ final class KernelOptions {
         if (ram.equals("host")) {
             ramBytes = HostMachine.ramBytes(RamOption.largestBlock(a), KernelConfig.DEFAULT_RAM);
         } else {
-            ramBytes = RamOption.parse("--ram", ram, RamOption.largestBlock(a), RamOption.DUMP_MAX);
-            RamOption.checkFits("--ram", ram, ramBytes, List.of(a));
+            ramBytes = RamOption.parseFor("--ram", ram, a);
         }
         return KernelConfig.defaults().withArch(a).withThp(ThpMode.parse(thp)).withPtReclaim(!noPtReclaim).withRam(ramBytes).withVm(vm);
     }

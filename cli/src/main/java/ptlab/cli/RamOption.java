@@ -18,15 +18,21 @@ final class RamOption {
     static final long SIMULATE_MIN = 256L << 20;
     /** simulate and check: above this a run takes minutes. */
     static final long SIMULATE_MAX = 1L << 40;
-    /** dump: ptlab's frame metadata for more RAM does not fit a default JVM heap (32T needs ~5 GiB). */
-    static final long DUMP_MAX = 16L << 40;
-    // (replay uses the same bound: its frame metadata grows with what the trace touches, not with RAM)
+    /** dump and replay: dump's frame metadata for more RAM does not fit a default JVM heap (32T needs ~5 GiB). */
+    static final long LARGEST = 16L << 40;
 
     static long parse(String option, String s, long min, long max) {
         long v = Sizes.parse(option, s);
         if (v < min || v > max) {
             throw new PtlabException(option + " " + s.trim() + ": must be between " + Sizes.format(min) + " and " + Sizes.format(max));
         }
+        return v;
+    }
+
+    /** {@link #parse} and {@link #checkFits} for a machine of one architecture, up to {@link #LARGEST}. */
+    static long parseFor(String option, String s, Architecture a) {
+        long v = parse(option, s, largestBlock(a), LARGEST);
+        checkFits(option, s, v, List.of(a));
         return v;
     }
 

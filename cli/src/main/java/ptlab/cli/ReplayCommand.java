@@ -43,13 +43,13 @@ final class ReplayCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         KernelConfig config = kernel.config(); // options first: a bad --arch is named before the file is read
+        String name = file.equals("-") ? "<stdin>" : file;
         List<TraceOp> ops;
         try (Reader r = open()) {
-            ops = TraceParser.parse(file.equals("-") ? "<stdin>" : file, r);
+            ops = TraceParser.parse(name, r);
         } catch (IOException e) {
-            throw new PtlabException((file.equals("-") ? "<stdin>" : file) + ": cannot read (" + TextInput.reason(e) + ")", e);
+            throw new PtlabException(name + ": cannot read (" + TextInput.reason(e) + ")", e);
         }
-        String name = file.equals("-") ? "<stdin>" : file;
         Replayer rep = new Replayer(config, name);
         rep.validate(ops);
         PrintWriter out = spec.commandLine().getOut();
