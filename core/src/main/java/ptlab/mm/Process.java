@@ -74,6 +74,9 @@ public final class Process {
 
     /** {@code find_vma}: the first VMA with {@code end > addr}. */
     Vma findVma(long addr) {
+        if (addr < 0) {
+            return null; // above 2^63 unsigned: no VMA there (the map's keys compare signed)
+        }
         Map.Entry<Long, Vma> e = vmas.floorEntry(addr);
         if (e != null && Long.compareUnsigned(e.getValue().end, addr) > 0) {
             return e.getValue();
@@ -84,6 +87,9 @@ public final class Process {
 
     /** The VMA containing {@code addr}, or {@code null}. */
     Vma vmaAt(long addr) {
+        if (addr < 0) {
+            return null; // as in findVma
+        }
         Map.Entry<Long, Vma> e = vmas.floorEntry(addr);
         return e != null && e.getValue().end > addr ? e.getValue() : null;
     }
@@ -296,6 +302,7 @@ public final class Process {
         long end = addr + alen;
         mm.mmapLock().writeLock();
         try {
+            checkAlive(); // again under mmap_lock: an exit() may have run while this call waited for it
             if (vmas.size() > k.config.vm().maxMapCount()) {
                 return Errno.ENOMEM; // do_mmap: map_count > sysctl_max_map_count, before anything else
             }
@@ -341,6 +348,7 @@ public final class Process {
         long end = addr + alen;
         mm.mmapLock().writeLock();
         try {
+            checkAlive(); // again under mmap_lock: an exit() may have run while this call waited for it
             List<Vma> hit = intersecting(addr, end);
             if (hit.isEmpty()) {
                 return Errno.OK;
@@ -377,7 +385,9 @@ public final class Process {
     /** {@code mprotect(addr, len, prot)}. */
     public Errno mprotect(long addr, long len, int prot) {
         checkAlive();
-        if ((addr & (page - 1)) != 0) {
+        // do_mprotect_pkey: bits beyond PROT_READ|WRITE|EXEC|SEM are EINVAL; PROT_GROWSDOWN and
+        // PROT_GROWSUP are too, since no VMA here grows (no VM_GROWSDOWN stack is modelled).
+        if ((addr & (page - 1)) != 0 || (prot & ~0xf) != 0) {
             return Errno.EINVAL;
         }
         if (len == 0) {
@@ -390,6 +400,7 @@ public final class Process {
         }
         mm.mmapLock().writeLock();
         try {
+            checkAlive(); // again under mmap_lock: an exit() may have run while this call waited for it
             Vma first = findVma(addr);
             if (first == null || Long.compareUnsigned(first.start, addr) > 0) {
                 return Errno.ENOMEM;
@@ -456,6 +467,7 @@ public final class Process {
             mm.mmapLock().readLock();
         }
         try {
+            checkAlive(); // again under mmap_lock: an exit() may have run while this call waited for it
             Errno unmapped = Errno.OK;
             long start = addr;
             Vma v = findVma(start);
@@ -525,6 +537,7 @@ public final class Process {
         checkAlive();
         mm.mmapLock().readLock();
         try {
+            checkAlive(); // again under mmap_lock: an exit() may have run while this call waited for it
             return Faults.touch(this, addr, len, write);
         } finally {
             mm.mmapLock().readUnlock();
@@ -542,6 +555,7 @@ public final class Process {
         checkAlive();
         mm.mmapLock().readLock();
         try {
+            checkAlive(); // again under mmap_lock: an exit() may have run while this call waited for it
             for (Vma v : vmas.values()) {
                 // dup_mmap charges every VM_ACCOUNT VMA of the parent before copying it.
                 if (v.has(Vma.ACCOUNT) && !k.vmEnoughMemory((v.end - v.start) >>> pageShift)) {
@@ -555,6 +569,7 @@ public final class Process {
         boolean copied = false;
         mm.mmapLock().writeLock();
         try {
+            checkAlive(); // again under mmap_lock: an exit() may have run while this call waited for it
             for (Vma v : vmas.values()) {
                 Vma c = v.copyRange(v.start, v.end, pageShift);
                 c.owner = child;
@@ -594,6 +609,8 @@ public final class Process {
         checkAlive();
         mm.mmapLock().writeLock();
         try {
+            checkAlive(); // again under mmap_lock: another exit() may have run while this one waited for it
+            exited = true; // under the lock: a call that waits for it sees the exit, not a dying mm
             List<Vma> all = new ArrayList<>(vmas.values());
             vmas.clear();
             for (Vma v : all) {
@@ -608,7 +625,6 @@ public final class Process {
             mm.mmapLock().writeUnlock();
         }
         k.pt.destroyMm(mm);
-        exited = true;
     }
 
     public boolean exited() {

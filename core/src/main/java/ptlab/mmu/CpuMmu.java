@@ -311,6 +311,9 @@ public final class CpuMmu {
      * on init_mm's tables. Must run on this CPU's thread.
      */
     public void switchMm(Mm mm) {
+        if (mm != null && mm.isDead()) {
+            throw new IllegalStateException(mm + " has exited: no CPU can switch to it");
+        }
         MmContext ctx = mmu.context(mm == null ? mmu.pageTables().initMm() : mm);
         owner = Thread.currentThread();
         current = ctx;
@@ -319,6 +322,15 @@ public final class CpuMmu {
         activeAsid = ctx.asid; // volatile: before the drain, see the protocol notes
         online = true;
         drain();
+    }
+
+    /** {@code leave_mm}: init_mm instead of a freed mm, online or not as before. Owner thread only. */
+    private void leaveDeadMm() {
+        boolean wasOnline = online;
+        switchMm(null);
+        if (!wasOnline) {
+            leave();
+        }
     }
 
     /** Goes offline (idle, or about to block in kernel code): flushers stop waiting for this CPU. */
@@ -492,6 +504,15 @@ public final class CpuMmu {
         // Miss: walk the tables and fill.
         misses++;
         long root = splitRoots && va < 0 ? kernelRoot : userRoot;
+        MmContext cur = current;
+        if (root == userRoot && cur != null && cur.mm.isDead()) {
+            // The mm was freed while this CPU still had it (lazily after leave(), or a caller
+            // that translates for a process after its exit): its PGD is gone. As x86's lazy CPUs
+            // do at the flush that frees an mm's tables (leave_mm), run init_mm from now on.
+            // exit() flushed the mm's entries from every TLB, so only a miss can get here.
+            leaveDeadMm();
+            root = splitRoots && va < 0 ? kernelRoot : userRoot;
+        }
         if (root < 0) {
             faults++;
             return Translation.faultWord(mmu.arch().geometry().root(), FaultReason.NOT_PRESENT);
