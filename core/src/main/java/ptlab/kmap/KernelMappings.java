@@ -78,6 +78,13 @@ public final class KernelMappings {
      * failure everything is undone and ENOMEM returned.
      */
     public KmapResult boot() {
+        for (ptlab.pgtable.Mm m : pt.mms()) {
+            if (m.kind() == ptlab.pgtable.MmKind.USER) {
+                // Linux boots before the first process; a PGD made earlier would lack the kernel
+                // half that pgd_alloc copies from init_mm (x86, RISC-V) and nothing would sync it.
+                throw new IllegalStateException("boot: user mm " + m + " exists already; boot the kernel mappings before any process");
+            }
+        }
         long ram = pt.config().ramBytes();
         if (Long.compareUnsigned(ram, layout.linearEnd() - layout.pageOffset()) > 0) {
             return KmapResult.invalid("RAM of " + ram + " bytes does not fit the linear map of " + pt.arch());
@@ -194,6 +201,13 @@ public final class KernelMappings {
     public synchronized Vmalloc vmalloc(int pages) {
         long size = (long) pages << geo.pageShift();
         long va = vmallocNext;
+        if (pages <= 0) {
+            return new Vmalloc(KmapResult.invalid("vmalloc of " + pages + " pages"), 0);
+        }
+        // vmallocEnd is the area's last byte; the area and its guard page must fit below it.
+        if (Long.compareUnsigned(va + size + geo.pageSize() - 1, layout.vmallocEnd()) > 0 || Long.compareUnsigned(va + size, va) <= 0) {
+            return new Vmalloc(KmapResult.noMemory("vmalloc: no room for " + pages + " pages left in the vmalloc area"), 0);
+        }
         UndoLog undo = new UndoLog(pt);
         PgtableAllocFn alloc = undo.wrap(TableAllocators.initMm(pt));
         PgtblMask mask = new PgtblMask();

@@ -59,6 +59,7 @@ public final class MemoryHotplug {
                     + ") is not aligned to the " + (g >> 20) + " MiB memory block");
         }
         if (Long.compareUnsigned(start, km.pt.config().ramBytes()) < 0
+                || Long.compareUnsigned(start + size, start) <= 0 // wraps past 2^64
                 || Long.compareUnsigned(km.layout.linearVa(start + size) - 1, km.layout.linearEnd() - 1) > 0
                 || (start + size) >>> km.pt.format().physAddrBits() != 0) {
             return KmapResult.invalid("hot-add range [0x" + Long.toHexString(start) + ", +0x" + Long.toHexString(size)

@@ -35,6 +35,12 @@ public record KernelConfig(
 
     public static final long DEFAULT_RAM = 64L << 30;
 
+    public KernelConfig {
+        java.util.Objects.requireNonNull(arch, "KernelConfig: arch is null");
+        java.util.Objects.requireNonNull(thp, "KernelConfig: thp mode is null");
+        java.util.Objects.requireNonNull(vm, "KernelConfig: vm settings are null");
+    }
+
     public static KernelConfig defaults() {
         return new KernelConfig(Architectures.defaultArch(), true, true, false, false, ThpMode.MADVISE, true, DEFAULT_RAM, false, VmSettings.DEFAULTS);
     }

@@ -82,6 +82,11 @@ public final class PageTables {
         this.geo = arch.geometry();
         this.fmt = arch.format();
         this.log = log;
+        int paBits = fmt.physAddrBits();
+        if (paBits < 64 && Long.compareUnsigned(config.ramBytes(), 1L << paBits) > 0) {
+            throw new ptlab.phys.MemoryConfigException("RAM size " + config.ramBytes() + " is larger than the " + paBits
+                    + "-bit physical address space of " + arch.name());
+        }
         this.mem = new PhysicalMemory(geo.pageShift(), config.ramBytes(), log);
         this.alloc = new BuddyAllocator(mem);
         alloc.setPreemptRt(config.preemptRt());

@@ -19,10 +19,10 @@ public record VmSettings(long mmapMinAddr, int maxMapCount, boolean x86Pku) {
 
     public VmSettings {
         if (mmapMinAddr < 0) {
-            throw new IllegalArgumentException("mmap_min_addr must not be negative: " + mmapMinAddr);
+            throw new ptlab.PtlabException("vm.mmap_min_addr must not be negative: " + mmapMinAddr);
         }
         if (maxMapCount < 1) {
-            throw new IllegalArgumentException("max_map_count must be positive: " + maxMapCount);
+            throw new ptlab.PtlabException("vm.max_map_count must be positive: " + maxMapCount);
         }
     }
 

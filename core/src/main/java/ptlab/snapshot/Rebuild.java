@@ -213,10 +213,21 @@ public final class Rebuild {
     }
 
     /** PMD-aligned regions of {@code t} to map with huge PMDs. */
+    /**
+     * Whether the architecture can map a PMD-sized THP at all (as Kernel's thpSupported): the PMD
+     * level exists and takes leaves, and a PMD-sized folio is a buddy order (arm64 16K: 32 MiB is
+     * order 11, above MAX_ORDER, so the what-if "THP always" has no huge regions there).
+     */
+    private boolean thpPossible(long pmd) {
+        Level holder = arch.geometry().holder(Level.PMD);
+        int order = Long.numberOfTrailingZeros(pmd) - arch.geometry().pageShift();
+        return holder != Level.PTE && arch.geometry().leafAllowed(holder) && order <= ptlab.phys.BuddyAllocator.MAX_ORDER;
+    }
+
     private long[] hugeRegions(Target t, long pmd) {
         List<Long> out = new ArrayList<>();
         if (thpAlways && t.backing() == Restore.Backing.ANON) {
-            if ((t.flags() & Vma.NOHUGEPAGE) == 0 && pmd <= (1L << 30)) {
+            if ((t.flags() & Vma.NOHUGEPAGE) == 0 && pmd <= (1L << 30) && thpPossible(pmd)) {
                 for (long h = (t.start() + pmd - 1) & -pmd; Long.compareUnsigned(h + pmd, t.end()) <= 0 && h + pmd > h; h += pmd) {
                     if (anyOccupied(t, h, h + pmd)) {
                         out.add(h);

@@ -121,4 +121,18 @@ class SnapshotRebuildTest {
                 .hasMessage(dir.resolve("smaps") + ": has no block for maps' mapping " + firstMissing
                         + " (mapping 2): maps and smaps are not of one capture");
     }
+
+    /** The what-if "THP always" on arm64 16K, where a PMD-sized folio (32 MiB, order 11) cannot exist: no huge region, no throw. */
+    @Test
+    void thpAlwaysWhereThpCannotExistRebuildsWithPtes() throws Exception {
+        long[] entries = new long[16384]; // 64 MiB of 4K pages, one present: a 32 MiB-aligned region to make huge
+        entries[0] = Pagemap.PRESENT | (1L << 56);
+        Snapshot s = Snapshot.load(new Synthetic().vma(0x7f00_0000_0000L, 0x7f00_0400_0000L, "rw-p", "", entries,
+                java.util.Map.of("Rss", 4L, "Anonymous", 4L), "rd wr mr mw me ac").write(tmp.resolve("cap16k")));
+        for (String arch : new String[] {"arm64-16k-36", "arm64-16k-47", "arm64-16k-52"}) {
+            Rebuilt always = Rebuild.run(s, Architectures.byName(arch), true);
+            Rebuilt plain = Rebuild.run(s, Architectures.byName(arch), false);
+            assertThat(Analysis.of(always).pgtablesBytes()).as(arch).isEqualTo(Analysis.of(plain).pgtablesBytes());
+        }
+    }
 }
