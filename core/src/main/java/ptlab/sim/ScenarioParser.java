@@ -24,9 +24,6 @@ public final class ScenarioParser {
     public static List<Step> parse(String file, Reader in) throws IOException {
         BufferedReader r = new BufferedReader(in);
         List<Step> steps = new ArrayList<>();
-        Set<String> alive = new HashSet<>();
-        String current = null;
-        boolean booted = false;
         String raw;
         int line = 0;
         while ((raw = r.readLine()) != null) {
@@ -41,31 +38,55 @@ public final class ScenarioParser {
             if (text.isEmpty()) {
                 continue;
             }
-            String[] w = text.split("[ \\t]+");
-            Step s = parseLine(file, line, w, text);
+            steps.add(parseLine(file, line, text.split("[ \\t]+"), text));
+        }
+        return checkOrder(file, steps);
+    }
+
+    /**
+     * The checks a scenario's order must pass before anything runs, for parsed files and for
+     * step lists built in code ({@link Simulation#run} calls it): {@code boot} at most once and
+     * before the first process, {@code split-linear} and {@code hotadd} after it, every process
+     * named where it exists, a current process for trace steps. Returns the steps with each
+     * {@code exit} naming its process.
+     *
+     * @throws TraceSyntaxException {@code FILE:LINE: reason} for the first step out of order
+     */
+    public static List<Step> checkOrder(String file, List<Step> in) {
+        List<Step> steps = new ArrayList<>(in.size());
+        Set<String> alive = new HashSet<>();
+        String current = null;
+        boolean booted = false;
+        boolean everProcess = false;
+        for (Step s : in) {
+            int line = s.line();
             if (s instanceof Step.Boot) {
                 if (booted) {
                     throw new TraceSyntaxException(file, line, "boot: the machine is already booted");
                 }
+                if (everProcess) {
+                    throw new TraceSyntaxException(file, line, "boot: must come before the first process, as a real boot does");
+                }
                 booted = true;
             } else if ((s instanceof Step.SplitLinear || s instanceof Step.HotAdd) && !booted) {
-                throw new TraceSyntaxException(file, line, w[0] + ": needs 'boot' first");
+                throw new TraceSyntaxException(file, line, (s instanceof Step.HotAdd ? "hotadd" : "split-linear") + ": needs 'boot' first");
             }
             if (s instanceof Step.NewProcess) {
-                String n = ((Step.NewProcess) s).name();
+                everProcess = true;
+                String n = name(file, line, ((Step.NewProcess) s).name());
                 if (!alive.add(n)) {
                     throw new TraceSyntaxException(file, line, "process '" + n + "' already exists");
                 }
                 current = n;
             } else if (s instanceof Step.Fork) {
                 need(file, line, current);
-                String n = ((Step.Fork) s).child();
+                String n = name(file, line, ((Step.Fork) s).child());
                 if (!alive.add(n)) {
                     throw new TraceSyntaxException(file, line, "process '" + n + "' already exists");
                 }
             } else if (s instanceof Step.Use) {
                 String n = ((Step.Use) s).name();
-                if (!alive.contains(n)) {
+                if (n == null || !alive.contains(n)) {
                     throw new TraceSyntaxException(file, line, "no process '" + n + "' here");
                 }
                 current = n;
@@ -81,6 +102,15 @@ public final class ScenarioParser {
                 s = new Step.Exit(line, n);
             } else if (s instanceof Step.Trace || s instanceof Step.Parallel) {
                 need(file, line, current);
+                if (s instanceof Step.Parallel) {
+                    Step.Parallel par = (Step.Parallel) s;
+                    if (par.cpus() < 1 || par.cpus() > 64) {
+                        throw new TraceSyntaxException(file, line, "parallel: bad count " + par.cpus() + " (1 to 64)");
+                    }
+                    if (par.op() instanceof TraceOp.Fork) {
+                        throw new TraceSyntaxException(file, line, "parallel: fork cannot run on several CPUs at once");
+                    }
+                }
             }
             steps.add(s);
         }
@@ -162,7 +192,7 @@ public final class ScenarioParser {
     }
 
     private static String name(String file, int line, String s) {
-        if (!s.matches("[A-Za-z_][A-Za-z0-9_.-]{0,31}")) {
+        if (s == null || !s.matches("[A-Za-z_][A-Za-z0-9_.-]{0,31}")) {
             throw new TraceSyntaxException(file, line, "bad process name '" + s + "' (letters, digits, _ . -; up to 32)");
         }
         return s;

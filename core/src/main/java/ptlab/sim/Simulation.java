@@ -80,7 +80,10 @@ public final class Simulation {
     }
 
     /** Runs every step, then exits the remaining processes, stops the walkers and checks once more. */
-    public SimReport run(List<Step> steps, Consumer<Integer> progress) {
+    public SimReport run(List<Step> given, Consumer<Integer> progress) {
+        // Lists built in code get the checks a parsed scenario passed (a duplicate process name
+        // would drop a live process without its exit): "steps:LINE: reason" before anything runs.
+        List<Step> steps = ScenarioParser.checkOrder("steps", given);
         long t0 = System.nanoTime();
         SimCpu boot = new SimCpu(0);
         AtomicReference<RuntimeException> failure = new AtomicReference<>();
@@ -113,6 +116,18 @@ public final class Simulation {
                 check();
             } catch (RuntimeException e) {
                 failure.set(e);
+                // The run ends here: the processes it made exit, so the machine holds no tables.
+                walkers.stop();
+                for (Process p : new ArrayList<>(procs.values())) {
+                    try {
+                        if (!p.exited()) {
+                            p.exit();
+                        }
+                    } catch (RuntimeException second) {
+                        e.addSuppressed(second);
+                    }
+                }
+                procs.clear();
             } finally {
                 walkers.stop();
                 if (km != null) {

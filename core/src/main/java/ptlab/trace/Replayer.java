@@ -150,6 +150,12 @@ public final class Replayer {
         } else {
             return;
         }
+        long page = kernel.pageTables().geometry().pageSize();
+        if (!(op instanceof TraceOp.Touch) && (addr & (page - 1)) != 0) {
+            // The parser checked 4 KiB; a 16K or 64K granule needs more (README: bad input, not EINVAL).
+            throw new TraceSyntaxException(file, op.line(), "address 0x" + Long.toHexString(addr) + " is not aligned to a "
+                    + (page >> 10) + " KiB page (" + kernel.pageTables().arch().name() + ")");
+        }
         long top = kernel.taskSize();
         // A zero-length range at TASK_SIZE is not outside: the kernel answers it (madvise and
         // mprotect 0, munmap and mmap EINVAL).

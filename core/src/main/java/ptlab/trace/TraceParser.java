@@ -47,7 +47,16 @@ public final class TraceParser {
      * @throws TraceSyntaxException {@code FILE:LINE: reason}
      */
     public static TraceOp parseLine(String file, int line, String text) {
-        TraceOp op = parseLine(file, line, text.trim().split("[ \\t]+"));
+        int hash = text.indexOf('#');
+        String code = hash >= 0 ? text.substring(0, hash) : text;
+        String bad = ptlab.TextInput.badCharacter(code);
+        if (bad != null) {
+            throw new TraceSyntaxException(file, line, bad);
+        }
+        if (code.isBlank()) {
+            throw new TraceSyntaxException(file, line, "no operation on the line");
+        }
+        TraceOp op = parseLine(file, line, code.trim().split("[ \\t]+"));
         checkAligned(file, line, op);
         return op;
     }
@@ -99,7 +108,7 @@ public final class TraceParser {
                     if (t[3].equals("read")) {
                         write = false;
                     } else if (!t[3].equals("write")) {
-                        throw new TraceSyntaxException(file, line, "touch mode must be read or write, not '" + t[3] + "'");
+                        throw new TraceSyntaxException(file, line, "touch mode must be read or write, not " + quote(t[3]));
                     }
                 }
                 return new TraceOp.Touch(line, num(file, line, t[1], "address"), num(file, line, t[2], "length"), write);
@@ -117,8 +126,8 @@ public final class TraceParser {
                 // "DONTNEED" to madvise as advice -1 and print err=22.
                 TraceOp.Advice a = t[3].equals(t[3].toLowerCase(Locale.ROOT)) ? advice(t[3]) : null;
                 if (a == null) {
-                    throw new TraceSyntaxException(file, line, "unknown madvise advice '" + t[3]
-                            + "' (dontneed, hugepage, nohugepage, collapse)");
+                    throw new TraceSyntaxException(file, line, "unknown madvise advice " + quote(t[3])
+                            + " (dontneed, hugepage, nohugepage, collapse)");
                 }
                 return new TraceOp.Madvise(line, num(file, line, t[1], "address"), num(file, line, t[2], "length"), a);
             }
@@ -126,8 +135,8 @@ public final class TraceParser {
                 need(file, line, t, 1, 1);
                 return new TraceOp.Fork(line);
             default:
-                throw new TraceSyntaxException(file, line, "unknown operation '" + op
-                        + "' (mmap, touch, munmap, mprotect, madvise, fork)");
+                throw new TraceSyntaxException(file, line, "unknown operation " + quote(op)
+                        + " (mmap, touch, munmap, mprotect, madvise, fork)");
         }
     }
 
@@ -153,6 +162,11 @@ public final class TraceParser {
         }
     }
 
+    /** A word of the input in quotes for a message, cut at 40 characters: the message stays one readable line. */
+    static String quote(String w) {
+        return "'" + (w.length() > 40 ? w.substring(0, 40) + "...' (" + w.length() + " characters)" : w + "'");
+    }
+
     private static boolean dup(String file, int line, boolean seen, String w) {
         if (seen) {
             throw new TraceSyntaxException(file, line, "'" + w + "' conflicts with an earlier word of the same kind");
@@ -166,7 +180,7 @@ public final class TraceParser {
                     + (max > min ? " to " + (max - 1) : "") + ")");
         }
         if (t.length > max) {
-            throw new TraceSyntaxException(file, line, t[0] + ": unexpected argument '" + t[max] + "'");
+            throw new TraceSyntaxException(file, line, t[0] + ": unexpected argument " + quote(t[max]));
         }
     }
 
@@ -179,7 +193,7 @@ public final class TraceParser {
         for (char c : s.toCharArray()) {
             int bit = c == 'r' ? 1 : c == 'w' ? 2 : c == 'x' ? 4 : -1;
             if (bit < 0 || (p & bit) != 0) {
-                throw new TraceSyntaxException(file, line, "bad protection '" + s + "' (none, or letters r, w, x)");
+                throw new TraceSyntaxException(file, line, "bad protection " + quote(s) + " (none, or letters r, w, x)");
             }
             p |= bit;
         }
@@ -216,8 +230,8 @@ public final class TraceParser {
         boolean hex = body.startsWith("0x") || body.startsWith("0X");
         String digits = hex ? body.substring(2) : body;
         if (!hex && digits.length() > 1 && digits.charAt(0) == '0' && digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
-            throw new TraceSyntaxException(file, line, "bad " + what + " '" + s
-                    + "': a leading 0 makes it octal for the kernel driver (write it in decimal without the 0, or in hex with 0x)");
+            throw new TraceSyntaxException(file, line, "bad " + what + " " + quote(s)
+                    + ": a leading 0 makes it octal for the kernel driver (write it in decimal without the 0, or in hex with 0x)");
         }
         long v;
         try {
@@ -226,10 +240,10 @@ public final class TraceParser {
             }
             v = hex ? Long.parseUnsignedLong(digits, 16) : Long.parseLong(digits);
         } catch (NumberFormatException e) {
-            throw new TraceSyntaxException(file, line, "bad " + what + " '" + s + "'");
+            throw new TraceSyntaxException(file, line, "bad " + what + " " + quote(s));
         }
         if (v < 0 || (shift > 0 && (v >>> (63 - shift)) != 0)) {
-            throw new TraceSyntaxException(file, line, what + " '" + s + "' is out of range");
+            throw new TraceSyntaxException(file, line, what + " " + quote(s) + " is out of range");
         }
         return v << shift;
     }

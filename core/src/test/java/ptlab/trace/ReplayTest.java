@@ -242,4 +242,13 @@ class ReplayTest {
         assertThat(replay(c, "mmap 0x100000000000 16G\nmmap 0x100400000000 16G\ntouch 0x100000000000 4K\nfork\n"))
                 .containsExactly("1 0", "2 0", "3 12", "4 0 fork err=12");
     }
+
+    @Test
+    void parserMessagesStayOneReadableLineAndEmbeddedLinesDropComments() {
+        String word = "x".repeat(100_000);
+        assertThatThrownBy(() -> TraceParser.parse("t", new StringReader(word + " 1 2\n")))
+                .hasMessage("t:1: unknown operation 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' (100000 characters) (mmap, touch, munmap, mprotect, madvise, fork)");
+        assertThat(TraceParser.parseLine("s", 3, "mmap 0x1000 4096 # a comment")).isEqualTo(new TraceOp.Mmap(3, 0x1000, 4096, 3, false, 0));
+        assertThatThrownBy(() -> TraceParser.parseLine("s", 3, "mmap 0x1000 4096\u0000")).hasMessage("s:3: character U+0000 at column 17");
+    }
 }
