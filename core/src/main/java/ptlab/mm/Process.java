@@ -461,10 +461,22 @@ public final class Process {
             return Errno.OK;
         }
         boolean write = advice == Advice.HUGEPAGE || advice == Advice.NOHUGEPAGE;
-        if (write) {
-            mm.mmapLock().writeLock();
-        } else {
-            mm.mmapLock().readLock();
+        while (true) {
+            if (write) {
+                mm.mmapLock().writeLock();
+            } else {
+                mm.mmapLock().readLock();
+            }
+            // collapse_huge_page takes mmap_write_lock for an anonymous range: no fault, zap or
+            // other collapse may touch the PMD and PTE table it reads and replaces (two CPUs
+            // collapsing one range under the read lock deposited the same table twice). A shmem
+            // range keeps the read lock, so its collapse still races faults as collapse_file does.
+            if (advice == Advice.COLLAPSE && !write && anyAnonymous(addr, end)) {
+                mm.mmapLock().readUnlock();
+                write = true;
+                continue;
+            }
+            break;
         }
         try {
             checkAlive(); // again under mmap_lock: an exit() may have run while this call waited for it
@@ -501,6 +513,15 @@ public final class Process {
                 mm.mmapLock().readUnlock();
             }
         }
+    }
+
+    private boolean anyAnonymous(long start, long end) {
+        for (Vma v : intersecting(start, end)) {
+            if (v.isAnonymous()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private Errno adviseOne(Vma v, long start, long end, Advice advice) {
