@@ -43,7 +43,7 @@ final class SimulateCommand implements Callable<Integer> {
             defaultValue = "4")
     int cpus;
 
-    @Option(names = "--seed", description = "Seed of the run (walkers' choices); same seed, same report (default: ${DEFAULT-VALUE}).",
+    @Option(names = "--seed", description = "Seed of the run (walkers' choices); same seed, same page tables after every step (default: ${DEFAULT-VALUE}).",
             defaultValue = "1")
     long seed;
 

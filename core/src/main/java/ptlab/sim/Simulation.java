@@ -28,8 +28,9 @@ import ptlab.trace.TraceOp;
  * Runs a scenario ({@link Step}s) on one simulated machine: a {@link Kernel} with its kernel
  * mappings, CPUs as threads, processes, lockless walkers. After every step it samples the
  * page-table memory; the checker runs every {@code checkEvery} steps, at each {@code check}
- * step and at the end. Same seed and scenario, same result: only the interleaving of parallel
- * CPUs varies, and nothing reported depends on it.
+ * step and at the end. Same seed and scenario, same page tables after every step; what the
+ * interleaving of parallel CPUs decides (ctor/dtor counts of lost THP races, flushes, which
+ * calls fail under memory pressure) varies as on a real machine (docs/scenario.md).
  */
 /*
  * Implementation notes. Steps run on the calling thread as CPU 0; "parallel N" runs the
@@ -256,7 +257,7 @@ public final class Simulation {
             throw new IllegalStateException("line " + s.line() + ": a CPU failed: " + err.get(), err.get());
         }
         // One note per errno, with how many CPUs got it: which CPU wins a race varies from run
-        // to run, and the same seed must give the same report.
+        // to run, so a note does not name one (how many lose can vary too, under memory pressure).
         for (Errno e : Errno.values()) {
             int n = 0;
             for (Errno r : results) {
