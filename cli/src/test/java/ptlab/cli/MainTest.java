@@ -23,6 +23,12 @@ class MainTest {
         return new Run(rc, out.toString(), err.toString());
     }
 
+    /** Writes {@code text} to {@code t} and replays it: bad input with {@code message}. */
+    private static void badTrace(Path t, String text, String message) throws java.io.IOException {
+        Files.writeString(t, text);
+        badInput(run("replay", t.toString()), message);
+    }
+
     private static void badInput(Run r, String message) {
         assertThat(r.status()).as("exit status for bad input").isEqualTo(Main.EXIT_USAGE);
         assertThat(r.err().lines().count()).as("one line: %s", r.err()).isEqualTo(1);
@@ -54,14 +60,10 @@ class MainTest {
     void replayBadFilesAndLines() throws Exception {
         badInput(run("replay", dir.resolve("missing.trace").toString()), "missing.trace: no such file");
         Path t = dir.resolve("bad.trace");
-        Files.writeString(t, "mmap 0x100000000000 4M\nfrobnicate 1 2\n");
-        badInput(run("replay", t.toString()), t + ":2: unknown operation 'frobnicate'");
-        Files.writeString(t, "mmap 0x100000000000 4M\ntouch 0x100000000000\n");
-        badInput(run("replay", t.toString()), t + ":2: touch: missing argument");
-        Files.writeString(t, "mmap 0x1000zz 4M\n");
-        badInput(run("replay", t.toString()), t + ":1: bad address '0x1000zz'");
-        Files.writeString(t, "# comment\nmprotect 0x100000000800 4K r\n");
-        badInput(run("replay", t.toString()), t + ":2: address 0x100000000800 is not aligned to a 4 KiB page");
+        badTrace(t, "mmap 0x100000000000 4M\nfrobnicate 1 2\n", t + ":2: unknown operation 'frobnicate'");
+        badTrace(t, "mmap 0x100000000000 4M\ntouch 0x100000000000\n", t + ":2: touch: missing argument");
+        badTrace(t, "mmap 0x1000zz 4M\n", t + ":1: bad address '0x1000zz'");
+        badTrace(t, "# comment\nmprotect 0x100000000800 4K r\n", t + ":2: address 0x100000000800 is not aligned to a 4 KiB page");
         Files.writeString(t, "mmap 0x100000000000 4M\nmunmap 0x7fffffe00000 4M\n");
         Run r = run("replay", t.toString());
         badInput(r, t + ":2: range 0x7fffffe00000 + 0x400000 is outside the user address space");
@@ -104,12 +106,9 @@ class MainTest {
     @Test
     void replayRefusesWordsTheDriverReadsOtherwise() throws Exception {
         Path t = dir.resolve("w.trace");
-        Files.writeString(t, "mmap 0x100000000000 16M\ntouch 0x100000000000 010M\n");
-        badInput(run("replay", t.toString()), t + ":2: bad length '010M': a leading 0 makes it octal");
-        Files.writeString(t, "mmap 0x100000000000 4M\nmadvise 0x100000000000 2M DONTNEED\n");
-        badInput(run("replay", t.toString()), t + ":2: unknown madvise advice 'DONTNEED'");
-        Files.writeString(t, "mmap 0x100000000000 0x+400000\n");
-        badInput(run("replay", t.toString()), t + ":1: bad length '0x+400000'");
+        badTrace(t, "mmap 0x100000000000 16M\ntouch 0x100000000000 010M\n", t + ":2: bad length '010M': a leading 0 makes it octal");
+        badTrace(t, "mmap 0x100000000000 4M\nmadvise 0x100000000000 2M DONTNEED\n", t + ":2: unknown madvise advice 'DONTNEED'");
+        badTrace(t, "mmap 0x100000000000 0x+400000\n", t + ":1: bad length '0x+400000'");
         Files.writeString(t, "mmap 0x100000000000 0\nmmap 0x100000000000 0x0\n");
         Run r = run("replay", t.toString());
         assertThat(r.out().lines()).as("a lone 0 is not octal").containsExactly("1 0 err=22", "2 0 err=22");
