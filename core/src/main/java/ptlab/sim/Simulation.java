@@ -137,7 +137,14 @@ public final class Simulation {
             }
         });
         if (failure.get() != null) {
-            throw failure.get();
+            RuntimeException f = failure.get();
+            if (!violations.isEmpty()) {
+                // What the checker found before the failure is usually its cause: say so, since
+                // the report that would have listed it is not made.
+                throw new SimulationException(f.getMessage() + " (after " + violations.size() + " checker violation(s); the first: "
+                        + violations.get(0) + ")", f);
+            }
+            throw f;
         }
         return new SimReport(config, cpus, seed, samples, peakOccupancy, violations, notes, stats(), (System.nanoTime() - t0) / 1_000_000);
     }

@@ -9,4 +9,8 @@ public final class SimulationException extends PtlabException {
     public SimulationException(String message) {
         super(message);
     }
+
+    public SimulationException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }
