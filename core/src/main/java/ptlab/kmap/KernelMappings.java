@@ -244,7 +244,23 @@ public final class KernelMappings {
     public Translation access(long va) {
         SimCpu cpu = SimCpu.current();
         Object cur = cpu.currentMm();
-        Mm mm = cur instanceof Mm && pt.arch().sharesKernelHalf() ? (Mm) cur : pt.initMm();
+        Mm user = cur instanceof Mm ? (Mm) cur : null;
+        Mm mm;
+        if (!pt.arch().isCanonical(va)) {
+            mm = null; // x86 #GP, arm64/RISC-V: no table covers it
+        } else if (pt.arch().sharesKernelHalf()) {
+            mm = user != null ? user : pt.initMm();
+        } else {
+            // arm64: the upper half through TTBR1 (init_mm's root), the lower half through TTBR0,
+            // the running mm's root, or the reserved empty table when only the kernel runs.
+            mm = va < 0 ? pt.initMm() : user;
+        }
+        if (mm == null) {
+            Translation.Fault f = new Translation.Fault(geo.root());
+            pt.log().record("kernel-oops", "BUG: unable to handle page fault for address 0x" + Long.toHexString(va) + " on " + cpu
+                    + (pt.arch().isCanonical(va) ? " (user address, no user mm)" : " (non-canonical)"));
+            return f;
+        }
         Translation t = Translations.translate(pt, mm, va);
         if (t instanceof Translation.Fault) {
             pt.log().record("kernel-oops", "BUG: unable to handle page fault for address 0x" + Long.toHexString(va) + " on " + cpu

@@ -183,4 +183,23 @@ class LibraryMisuseTest {
                 .isInstanceOf(TraceSyntaxException.class).hasMessage("t:1: address 0x100000001000 is not aligned to a 64 KiB page (arm64-64k-48)");
         r.finish();
     }
+
+    /** A kernel load of a non-canonical address, or of a user address on arm64 with no user mm, faults (it read the linear map). */
+    @Test
+    void kernelLoadsOfAddressesNoKernelTableCovers() {
+        kernels.expect("kernel-oops");
+        new SimCpu(0).runAs(() -> {
+            Kernel x86 = kernels.kernel(KernelConfig.defaults().withRam(1L << 30));
+            KernelMappings kx = new KernelMappings(x86);
+            assertThat(kx.boot().ok()).isTrue();
+            assertThat(kx.access(0x0000888000100000L)).as("non-canonical").isInstanceOf(ptlab.kmap.Translation.Fault.class);
+            assertThat(kx.access(kx.layout().linearVa(0x100000))).isInstanceOf(ptlab.kmap.Translation.Mapped.class);
+            Kernel arm = kernels.kernel(KernelConfig.of(Architectures.byName("arm64-4k-48")).withRam(1L << 30));
+            KernelMappings ka = new KernelMappings(arm);
+            assertThat(ka.boot().ok()).isTrue();
+            assertThat(ka.access(0x200000)).as("TTBR0 with no user mm").isInstanceOf(ptlab.kmap.Translation.Fault.class);
+            assertThat(ka.access(0x0001000000000000L)).as("non-canonical").isInstanceOf(ptlab.kmap.Translation.Fault.class);
+            assertThat(ka.access(ka.layout().linearVa(0x200000))).isInstanceOf(ptlab.kmap.Translation.Mapped.class);
+        });
+    }
 }
