@@ -143,8 +143,11 @@ public final class Splitter {
      */
     public KmapResult splitKernelLeafMapping(long start, long end, PgtableAllocFn alloc) {
         long page = geo.pageSize();
-        if ((start & (page - 1)) != 0 || (end & (page - 1)) != 0 || Long.compareUnsigned(start, end) >= 0) {
+        if ((start & (page - 1)) != 0 || (end & (page - 1)) != 0) {
             return KmapResult.invalid("split range [0x" + Long.toHexString(start) + ", 0x" + Long.toHexString(end) + ") is not page aligned");
+        }
+        if (Long.compareUnsigned(start, end) >= 0) {
+            return KmapResult.invalid("split range [0x" + Long.toHexString(start) + ", 0x" + Long.toHexString(end) + ") is empty or inverted");
         }
         splitLock.lock();
         try {

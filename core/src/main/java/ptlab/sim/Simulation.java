@@ -178,7 +178,12 @@ public final class Simulation {
         } else if (s instanceof Step.HotAdd) {
             needBoot(s);
             MemoryHotplug h = new MemoryHotplug(km);
-            long size = (((Step.HotAdd) s).size() + h.granule() - 1) & -h.granule();
+            long asked = ((Step.HotAdd) s).size();
+            long size = (asked + h.granule() - 1) & -h.granule();
+            if (asked <= 0 || size <= 0) {
+                throw new SimulationException("line " + s.line() + ": hotadd of 0x" + Long.toHexString(asked)
+                        + " bytes: not a size that whole memory blocks of " + (h.granule() >> 20) + " MiB can hold");
+            }
             long start = (km.ramEnd() + h.granule() - 1) & -h.granule();
             if (((Step.HotAdd) s).far()) {
                 long span = pt.geometry().entrySize(pt.geometry().root());

@@ -101,6 +101,8 @@ class ScenarioTest {
         assertThatThrownBy(() -> new Simulation(c, 4, 1, 0).run(parse("boot\nsplit-linear 2G 4K\n"), i -> { }))
                 .isInstanceOf(SimulationException.class)
                 .hasMessage("line 2: split-linear range 0x80000000 + 0x1000 is not inside RAM (0x40000000 bytes)");
+        assertThatThrownBy(() -> new Simulation(c, 4, 1, 0).run(parse("boot\nhotadd 0x7ffffffffffff000\n"), i -> { }))
+                .hasMessage("line 2: hotadd of 0x7ffffffffffff000 bytes: not a size that whole memory blocks of 128 MiB can hold");
     }
 
     /** Two CPUs collapsing one anonymous range: each PMD is collapsed once (it double-freed a PTE table at exit). */
