@@ -96,4 +96,19 @@ class SnapshotCommandTest {
         r = run("snapshot", "capture", "not-a-pid", tmp.resolve("x").toString());
         assertThat(r.rc()).isEqualTo(2);
     }
+
+    /** A kernel thread (kthreadd, pid 2) has no user mappings: one line saying so, and no directory left behind. */
+    @Test
+    void captureOfAKernelThreadSaysWhyAndLeavesNothing() throws Exception {
+        Path maps = Path.of("/proc/2/maps");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(maps) && Files.readAllBytes(maps).length == 0, "no kthreadd here");
+        Path dir = tmp.resolve("k2");
+        Run r = run("snapshot", "capture", "2", dir.toString());
+        assertThat(r.rc()).isEqualTo(2);
+        assertThat(r.err()).isEqualTo("ptlab: /proc/2: no user mappings to capture (a kernel thread, or a process that is exiting)\n");
+        assertThat(dir).doesNotExist();
+        Run empty = run("snapshot", "capture", "self", "");
+        assertThat(empty.rc()).isEqualTo(2);
+        assertThat(empty.err()).isEqualTo("ptlab: empty directory name\n");
+    }
 }

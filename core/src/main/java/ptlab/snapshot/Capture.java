@@ -49,6 +49,10 @@ public final class Capture {
             smaps = readProc(procDir.resolve("smaps"));
             entries = consistent(procDir, maps, smaps, attempt == ATTEMPTS);
         }
+        if (entries.isEmpty()) {
+            // /proc/PID/pagemap of such a task answers ESRCH, which would read as "no such process".
+            throw new PtlabException(procDir + ": no user mappings to capture (a kernel thread, or a process that is exiting)");
+        }
         byte[] status = readProc(procDir.resolve("status"));
         boolean created = !Files.exists(dir);
         try {
