@@ -158,5 +158,8 @@ class MainTest {
             assertThat(r.out()).as(String.join(" ", cmd)).startsWith("ptlab ");
         }
         badInput(run("nosuch"), "unknown command 'nosuch' (help, simulate, replay, arch, dump, snapshot, check)");
+        Run help = run("snapshot", "help", "capture");
+        assertThat(help.status()).isZero();
+        assertThat(help.out()).startsWith("Usage: ptlab snapshot capture");
     }
 }
