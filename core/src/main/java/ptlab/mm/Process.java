@@ -117,6 +117,25 @@ public final class Process {
         return true;
     }
 
+    /**
+     * Whether giving {@code [start, end)} of {@code v} the flags {@code newFlags} only moves the
+     * boundary with a neighbour ({@code vma_merge_existing_range}): the piece is at one end of
+     * {@code v} and the neighbour at that end would merge with it. The VMA count does not grow then.
+     */
+    private boolean mergesIntoNeighbour(Vma v, long start, long end, int newFlags) {
+        Vma piece = v.copyRange(start, end, pageShift);
+        piece.flags = newFlags;
+        if (start == v.start && end != v.end) {
+            Vma prev = prevOf(v);
+            return prev != null && mergeable(prev, piece);
+        }
+        if (end == v.end && start != v.start) {
+            Vma next = nextOf(v);
+            return next != null && mergeable(piece, next);
+        }
+        return false;
+    }
+
     /** Makes {@code at} a VMA boundary if a VMA strictly contains it ({@code __split_vma}). */
     void splitAt(long at) {
         Vma v = vmaAt(at);
@@ -290,21 +309,22 @@ public final class Process {
         if (alen == 0 || Long.compareUnsigned(alen, len) < 0) {
             return Errno.ENOMEM;
         }
-        if ((addr & (page - 1)) != 0) {
-            return Errno.EINVAL;
-        }
-        if (Long.compareUnsigned(alen, k.taskSize) > 0 || Long.compareUnsigned(addr, k.taskSize - alen) > 0) {
-            return Errno.ENOMEM;
-        }
-        if (Long.compareUnsigned(addr, k.config.vm().mmapMinAddr()) < 0) {
-            return Errno.EPERM;
-        }
         long end = addr + alen;
-        mm.mmapLock().writeLock();
+        mm.mmapLock().writeLock(); // vm_mmap_pgoff: do_mmap runs under mmap_write_lock
         try {
             checkAlive(); // again under mmap_lock: an exit() may have run while this call waited for it
             if (vmas.size() > k.config.vm().maxMapCount()) {
-                return Errno.ENOMEM; // do_mmap: map_count > sysctl_max_map_count, before anything else
+                return Errno.ENOMEM; // do_mmap: map_count > sysctl_max_map_count, before __get_unmapped_area
+            }
+            // __get_unmapped_area, in its order: the range's end, then alignment, then security_mmap_addr.
+            if (Long.compareUnsigned(alen, k.taskSize) > 0 || Long.compareUnsigned(addr, k.taskSize - alen) > 0) {
+                return Errno.ENOMEM;
+            }
+            if ((addr & (page - 1)) != 0) {
+                return Errno.EINVAL;
+            }
+            if (Long.compareUnsigned(addr, k.config.vm().mmapMinAddr()) < 0) {
+                return Errno.EPERM;
             }
             if (!intersecting(addr, end).isEmpty()) {
                 return Errno.EEXIST; // checked under the lock: two racing mmaps must not both insert
@@ -385,9 +405,15 @@ public final class Process {
     /** {@code mprotect(addr, len, prot)}. */
     public Errno mprotect(long addr, long len, int prot) {
         checkAlive();
-        // do_mprotect_pkey: bits beyond PROT_READ|WRITE|EXEC|SEM are EINVAL; PROT_GROWSDOWN and
-        // PROT_GROWSUP are too, since no VMA here grows (no VM_GROWSDOWN stack is modelled).
-        if ((addr & (page - 1)) != 0 || (prot & ~0xf) != 0) {
+        // do_mprotect_pkey, in its order. PROT_GROWSDOWN and PROT_GROWSUP are taken off the
+        // protection (both at once: EINVAL); what is left must be READ|WRITE|EXEC|SEM
+        // (arch_validate_prot), checked after the length; a grows bit is EINVAL once a VMA is
+        // found, since no VMA here grows (no VM_GROWSDOWN stack is modelled).
+        final int growsDown = 0x01000000;
+        final int growsUp = 0x02000000;
+        int grows = prot & (growsDown | growsUp);
+        prot &= ~(growsDown | growsUp);
+        if (grows == (growsDown | growsUp) || (addr & (page - 1)) != 0) {
             return Errno.EINVAL;
         }
         if (len == 0) {
@@ -398,12 +424,24 @@ public final class Process {
         if (alen == 0 || Long.compareUnsigned(end, addr) <= 0) {
             return Errno.ENOMEM;
         }
+        if ((prot & ~0xf) != 0) {
+            return Errno.EINVAL;
+        }
         mm.mmapLock().writeLock();
         try {
             checkAlive(); // again under mmap_lock: an exit() may have run while this call waited for it
-            Vma first = findVma(addr);
-            if (first == null || Long.compareUnsigned(first.start, addr) > 0) {
+            Vma first = findVma(addr); // vma_find(&vmi, end): the first VMA ending above addr, if it starts below end
+            if (first == null || Long.compareUnsigned(first.start, end) >= 0) {
                 return Errno.ENOMEM;
+            }
+            if ((grows & growsDown) != 0) {
+                return Errno.EINVAL; // the VMA has no VM_GROWSDOWN
+            }
+            if (Long.compareUnsigned(first.start, addr) > 0) {
+                return Errno.ENOMEM;
+            }
+            if (grows != 0) {
+                return Errno.EINVAL; // no VM_GROWSUP
             }
             long tmp = addr;
             while (Long.compareUnsigned(tmp, end) < 0) {
@@ -426,8 +464,13 @@ public final class Process {
                     newFlags &= ~Vma.ACCOUNT;
                 }
                 if (newFlags != v.flags) {
-                    // vma_modify: split_vma at the start, then at the end; an earlier split stays.
-                    if (!splitChecked(tmp) || !splitChecked(segEnd)) {
+                    // vma_modify: a piece at an end of v that merges into the neighbour there
+                    // moves the boundary (no split, no map-count check); otherwise split_vma at
+                    // the start, then at the end, each at the limit refused (an earlier split stays).
+                    if (mergesIntoNeighbour(v, tmp, segEnd, newFlags)) {
+                        splitAt(tmp);
+                        splitAt(segEnd);
+                    } else if (!splitChecked(tmp) || !splitChecked(segEnd)) {
                         return Errno.ENOMEM;
                     }
                     Vma seg = vmaAt(tmp);
@@ -534,7 +577,10 @@ public final class Process {
                 int nf = advice == Advice.HUGEPAGE ? (v.flags & ~Vma.NOHUGEPAGE) | Vma.HUGEPAGE
                         : (v.flags & ~Vma.HUGEPAGE) | Vma.NOHUGEPAGE;
                 if (nf != v.flags) {
-                    if (!splitChecked(start) || !splitChecked(end)) {
+                    if (mergesIntoNeighbour(v, start, end, nf)) { // as in mprotect
+                        splitAt(start);
+                        splitAt(end);
+                    } else if (!splitChecked(start) || !splitChecked(end)) {
                         return Errno.ENOMEM;
                     }
                     Vma seg = vmaAt(start);
@@ -574,23 +620,18 @@ public final class Process {
      */
     public Process fork(String name) {
         checkAlive();
-        mm.mmapLock().readLock();
-        try {
-            checkAlive(); // again under mmap_lock: an exit() may have run while this call waited for it
-            for (Vma v : vmas.values()) {
-                // dup_mmap charges every VM_ACCOUNT VMA of the parent before copying it.
-                if (v.has(Vma.ACCOUNT) && !k.vmEnoughMemory((v.end - v.start) >>> pageShift)) {
-                    throw new OutOfMemoryException(new AllocResult.Failed("dup_mmap: vm_enough_memory of " + v, 0, false));
-                }
-            }
-        } finally {
-            mm.mmapLock().readUnlock();
-        }
         Process child = k.newProcess(name);
         boolean copied = false;
         mm.mmapLock().writeLock();
         try {
             checkAlive(); // again under mmap_lock: an exit() may have run while this call waited for it
+            for (Vma v : vmas.values()) {
+                // dup_mmap charges every VM_ACCOUNT VMA of the parent, under the same write lock
+                // as the copy (a VMA that a racing mmap merged larger is charged at its new size).
+                if (v.has(Vma.ACCOUNT) && !k.vmEnoughMemory((v.end - v.start) >>> pageShift)) {
+                    throw new OutOfMemoryException(new AllocResult.Failed("dup_mmap: vm_enough_memory of " + v, 0, false));
+                }
+            }
             for (Vma v : vmas.values()) {
                 Vma c = v.copyRange(v.start, v.end, pageShift);
                 c.owner = child;

@@ -251,4 +251,43 @@ class ReplayTest {
         assertThat(TraceParser.parseLine("s", 3, "mmap 0x1000 4096 # a comment")).isEqualTo(new TraceOp.Mmap(3, 0x1000, 4096, 3, false, 0));
         assertThatThrownBy(() -> TraceParser.parseLine("s", 3, "mmap 0x1000 4096\u0000")).hasMessage("s:3: character U+0000 at column 17");
     }
+
+    /**
+     * The order of do_mprotect_pkey's and do_mmap's checks, as the kernel answered a review's
+     * probes: a zero length wins over bad PROT bits, no VMA over a grows bit, the map count over
+     * mmap_min_addr; and at the map-count limit a change that merges into a neighbour still works.
+     */
+    @Test
+    void errnoOrderAndMergesAtTheMapCountLimit() {
+        Kernel k = kernels.kernel(KernelConfig.defaults().withVm(VmSettings.DEFAULTS.withMaxMapCount(4)));
+        Process p = k.newProcess("p");
+        long a = 0x100000000000L;
+        int growsDown = 0x01000000;
+        int growsUp = 0x02000000;
+        assertThat(p.mprotect(a, 0, 0x10)).isEqualTo(Errno.OK);
+        assertThat(p.mprotect(a, 0, growsDown | 1)).isEqualTo(Errno.OK);
+        assertThat(p.mprotect(a, 4096, growsDown | 1)).as("no VMA").isEqualTo(Errno.ENOMEM);
+        assertThat(p.mprotect(-8192L, 16384, 0x10)).as("the range wraps").isEqualTo(Errno.ENOMEM);
+        assertThat(p.mprotect(a, 4096, growsDown | growsUp | 1)).isEqualTo(Errno.EINVAL);
+        assertThat(p.mmap(a, 8192, 3, false)).isEqualTo(Errno.OK);       // A rw
+        assertThat(p.mmap(a + 8192, 8192, 1, false)).isEqualTo(Errno.OK); // B r: 2 VMAs
+        assertThat(p.mprotect(a, 4096, growsDown | 1)).as("a VMA without VM_GROWSDOWN").isEqualTo(Errno.EINVAL);
+        assertThat(p.mmap(a + (1L << 20), 4096, 1, false)).isEqualTo(Errno.OK);
+        assertThat(p.mmap(a + (2L << 20), 4096, 1, false)).isEqualTo(Errno.OK); // 4 VMAs: at the limit
+        assertThat(p.mprotect(a + 8192, 4096, 3)).as("B's first page joins A: no new VMA").isEqualTo(Errno.OK);
+        assertThat(p.mmap(a + (3L << 20), 4096, 1, false)).isEqualTo(Errno.OK); // 4, not above: allowed, now 5
+        assertThat(p.mmap(0, 4096, 1, false)).as("map count before mmap_min_addr").isEqualTo(Errno.ENOMEM);
+        p.exit();
+    }
+
+    /** The overcommit limit is totalram + swap in bytes when given (HostMachine gives MemTotal + SwapTotal), not RAM rounded to 4 MiB. */
+    @Test
+    void overcommitLimitIsExact() {
+        long limit = (1L << 30) + (123L << 12);
+        Kernel k = kernels.kernel(KernelConfig.defaults().withRam(1L << 30).withVm(VmSettings.DEFAULTS.withCommitLimitBytes(limit)));
+        Process p = k.newProcess("p");
+        assertThat(p.mmap(0x100000000000L, limit, 3, false)).isEqualTo(Errno.OK);
+        assertThat(p.mmap(0x200000000000L, limit + 4096, 3, false)).isEqualTo(Errno.ENOMEM);
+        p.exit();
+    }
 }
