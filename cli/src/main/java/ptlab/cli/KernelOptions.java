@@ -57,6 +57,7 @@ final class KernelOptions {
             ramBytes = HostMachine.ramBytes(RamOption.largestBlock(a), KernelConfig.DEFAULT_RAM);
         } else {
             ramBytes = RamOption.parseFor("--ram", ram, a);
+            vm = vm.withCommitLimitBytes(0); // the overcommit limit follows the RAM given, not this machine's
         }
         return KernelConfig.defaults().withArch(a).withThp(ThpMode.parse(thp)).withPtReclaim(!noPtReclaim).withRam(ramBytes).withVm(vm);
     }

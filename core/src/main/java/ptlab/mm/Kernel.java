@@ -124,11 +124,13 @@ public final class Kernel {
 
     /**
      * {@code __vm_enough_memory} with {@code vm.overcommit_memory = 0} (OVERCOMMIT_GUESS, the
-     * default): a single charge of more pages than RAM and swap (no swap here) fails; charges
+     * default): a single charge of more pages than {@code totalram_pages() + total_swap_pages}
+     * fails ({@link ptlab.pgtable.VmSettings#commitLimitBytes}, or the simulated RAM); charges
      * are not summed.
      */
     boolean vmEnoughMemory(long pages) {
-        return Long.compareUnsigned(pages, config.ramBytes() >>> geo.pageShift()) <= 0;
+        long limit = config.vm().commitLimitBytes() != 0 ? config.vm().commitLimitBytes() : config.ramBytes();
+        return Long.compareUnsigned(pages, limit >>> geo.pageShift()) <= 0;
     }
 
     /** {@code flush_tlb_range(vma, start, end)}: counted, then shot down through the MMU. */

@@ -31,7 +31,20 @@ public final class HostMachine {
         long maxMap = number(Path.of("/proc/sys/vm/max_map_count"), d.maxMapCount());
         String flags = field(Path.of("/proc/cpuinfo"), "flags");
         boolean pku = flags == null ? d.x86Pku() : (" " + flags + " ").contains(" ospke ");
-        return new VmSettings(minAddr, (int) Math.min(Integer.MAX_VALUE, Math.max(1, maxMap)), pku);
+        // The overcommit guess compares with totalram_pages() + total_swap_pages exactly: MemTotal
+        // and SwapTotal, not the RAM rounded to whole buddy blocks that the simulated machine has.
+        long commit = kb("MemTotal:") + kb("SwapTotal:");
+        return new VmSettings(minAddr, (int) Math.min(Integer.MAX_VALUE, Math.max(1, maxMap)), pku, Math.max(0, commit) << 10);
+    }
+
+    /** A field of /proc/meminfo in kB, 0 if unknown. */
+    private static long kb(String key) {
+        String v = field(Path.of("/proc/meminfo"), key);
+        try {
+            return v == null ? 0 : Long.parseLong(v.split("\\s+")[0]);
+        } catch (NumberFormatException e) {
+            return 0;
+        }
     }
 
     /** vm.overcommit_memory (0: the guess ptlab models), or -1 if unknown. */

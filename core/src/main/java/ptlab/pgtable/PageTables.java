@@ -219,8 +219,8 @@ public final class PageTables {
         if (mm.isInitMm()) {
             throw new IllegalArgumentException("init_mm is never freed");
         }
+        mm.markDead(); // before the PGD goes: a CPU that still has the mm sees it dead before it could walk a freed root
         kernelHalf.pgdFree(mm);
-        mm.markDead();
         mms.remove(mm);
         if (mm.pgtablesBytes() != 0) {
             log.record("mm-accounting", "check_mm: " + mm + " freed with pgtables_bytes " + mm.pgtablesBytes());
