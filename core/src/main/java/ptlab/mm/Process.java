@@ -105,6 +105,21 @@ public final class Process {
     }
 
     /**
+     * {@code vma_modify}'s splits before {@code [start, end)} of {@code v} gets {@code newFlags}:
+     * a piece at an end of {@code v} that merges into the neighbour there only moves the boundary
+     * (no map-count check); otherwise {@code split_vma} at the start, then at the end, each refused
+     * at the limit (an earlier split stays). Returns false for the caller's ENOMEM.
+     */
+    private boolean splitForChange(Vma v, long start, long end, int newFlags) {
+        if (mergesIntoNeighbour(v, start, end, newFlags)) {
+            splitAt(start);
+            splitAt(end);
+            return true;
+        }
+        return splitChecked(start) && splitChecked(end);
+    }
+
+    /**
      * {@code split_vma}: {@link #splitAt} unless the mm already holds {@code vm.max_map_count}
      * VMAs and the split is needed; returns false (the caller's ENOMEM) then.
      */
@@ -464,13 +479,7 @@ public final class Process {
                     newFlags &= ~Vma.ACCOUNT;
                 }
                 if (newFlags != v.flags) {
-                    // vma_modify: a piece at an end of v that merges into the neighbour there
-                    // moves the boundary (no split, no map-count check); otherwise split_vma at
-                    // the start, then at the end, each at the limit refused (an earlier split stays).
-                    if (mergesIntoNeighbour(v, tmp, segEnd, newFlags)) {
-                        splitAt(tmp);
-                        splitAt(segEnd);
-                    } else if (!splitChecked(tmp) || !splitChecked(segEnd)) {
+                    if (!splitForChange(v, tmp, segEnd, newFlags)) {
                         return Errno.ENOMEM;
                     }
                     Vma seg = vmaAt(tmp);
@@ -577,10 +586,7 @@ public final class Process {
                 int nf = advice == Advice.HUGEPAGE ? (v.flags & ~Vma.NOHUGEPAGE) | Vma.HUGEPAGE
                         : (v.flags & ~Vma.HUGEPAGE) | Vma.NOHUGEPAGE;
                 if (nf != v.flags) {
-                    if (mergesIntoNeighbour(v, start, end, nf)) { // as in mprotect
-                        splitAt(start);
-                        splitAt(end);
-                    } else if (!splitChecked(start) || !splitChecked(end)) {
+                    if (!splitForChange(v, start, end, nf)) {
                         return Errno.ENOMEM;
                     }
                     Vma seg = vmaAt(start);

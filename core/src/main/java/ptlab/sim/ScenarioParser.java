@@ -28,13 +28,7 @@ public final class ScenarioParser {
         int line = 0;
         while ((raw = r.readLine()) != null) {
             line++;
-            int hash = raw.indexOf('#');
-            String code = hash >= 0 ? raw.substring(0, hash) : raw;
-            String bad = ptlab.TextInput.badCharacter(code);
-            if (bad != null) {
-                throw new TraceSyntaxException(file, line, bad);
-            }
-            String text = code.trim();
+            String text = TraceParser.code(file, line, raw);
             if (text.isEmpty()) {
                 continue;
             }

@@ -23,13 +23,7 @@ public final class TraceParser {
         int lineNo = 0;
         while ((raw = r.readLine()) != null) {
             lineNo++;
-            int hash = raw.indexOf('#');
-            String code = hash >= 0 ? raw.substring(0, hash) : raw;
-            String bad = ptlab.TextInput.badCharacter(code);
-            if (bad != null) {
-                throw new TraceSyntaxException(file, lineNo, bad);
-            }
-            String text = code.trim();
+            String text = code(file, lineNo, raw);
             if (text.isEmpty()) {
                 continue;
             }
@@ -47,18 +41,29 @@ public final class TraceParser {
      * @throws TraceSyntaxException {@code FILE:LINE: reason}
      */
     public static TraceOp parseLine(String file, int line, String text) {
-        int hash = text.indexOf('#');
-        String code = hash >= 0 ? text.substring(0, hash) : text;
+        String code = code(file, line, text);
+        if (code.isEmpty()) {
+            throw new TraceSyntaxException(file, line, "no operation on the line");
+        }
+        TraceOp op = parseLine(file, line, code.split("[ \\t]+"));
+        checkAligned(file, line, op);
+        return op;
+    }
+
+    /**
+     * The text of a line without its {@code #} comment, trimmed (empty for a blank or comment
+     * line); for this parser and the languages that embed it.
+     *
+     * @throws TraceSyntaxException {@code FILE:LINE:} a character outside printable ASCII and tab
+     */
+    public static String code(String file, int line, String raw) {
+        int hash = raw.indexOf('#');
+        String code = hash >= 0 ? raw.substring(0, hash) : raw;
         String bad = ptlab.TextInput.badCharacter(code);
         if (bad != null) {
             throw new TraceSyntaxException(file, line, bad);
         }
-        if (code.isBlank()) {
-            throw new TraceSyntaxException(file, line, "no operation on the line");
-        }
-        TraceOp op = parseLine(file, line, code.trim().split("[ \\t]+"));
-        checkAligned(file, line, op);
-        return op;
+        return code.trim();
     }
 
     /** Whether {@code word} starts a line of the trace language. */
