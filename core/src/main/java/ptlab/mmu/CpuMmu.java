@@ -83,6 +83,17 @@ import ptlab.pgtable.Mm;
  * translation. While waiting, a flusher that is itself a CPU drains its own inbox, so two
  * CPUs flushing each other cannot deadlock.
  *
+ * Offline CPUs do not walk (2026-11-22; LazyTlbExitTest): leave() leaves the tag poisoned
+ * (drain restores it only while online), so a translation after leave() takes the slow path,
+ * which first brings the CPU online (rejoin: activeAsid, online, drain, as switchMm does).
+ * Before, an offline CPU could walk while a flusher that did not wait for it freed the tables
+ * under the walk (the RCU grace period does not cover a hardware walk). The same order covers
+ * exit: destroyMm marks the mm dead, then Mmu posts an MM flush of its ASID and waits for the
+ * CPUs online in it (the lazy-TLB shootdown), then frees the PGD; a CPU that read "not dead"
+ * just before is inside a walk the flusher waits for, and one that comes later sees the mark
+ * after its drain and switches to init_mm (leave_mm). Without the shootdown, a walk read the
+ * freed PGD in the first rounds of that test; without the rejoin, the lower tables.
+ *
  * Cost on the hot path: nothing beyond the key compare, which needs the tag anyway; the tag's
  * load is opaque. Opaque, not acquire: the hit path reads only owner-written TLB words, so it
  * needs no ordering after the load, only the load itself (never hoisted out of an emulator's
@@ -315,11 +326,41 @@ public final class CpuMmu {
             throw new IllegalStateException(mm + " has exited: no CPU can switch to it");
         }
         MmContext ctx = mmu.context(mm == null ? mmu.pageTables().initMm() : mm);
+        ptlab.phys.PageDesc pgd = ctx.mm.pgd();
+        if (pgd == null) {
+            throw new IllegalStateException(mm + " has exited: no CPU can switch to it");
+        }
         owner = Thread.currentThread();
         current = ctx;
         asidTag = (long) ctx.asid << ASID_SHIFT;
-        userRoot = mmu.pageTables().pa(ctx.mm.pgd());
+        userRoot = mmu.pageTables().pa(pgd);
         activeAsid = ctx.asid; // volatile: before the drain, see the protocol notes
+        online = true;
+        drain();
+        if (ctx.mm.isDead()) {
+            // An exit() raced this switch (a caller's bug: Linux pins the mm): it saw this CPU
+            // run the mm and waited for the drain above, or the drain saw its shootdown.
+            // Either way the PGD may be gone: run init_mm, as if the switch came first.
+            leaveDeadMm();
+            throw new IllegalStateException(mm + " has exited: no CPU can switch to it");
+        }
+    }
+
+    /**
+     * Back online after {@link #leave} (a return to user mode on the mm still current): as
+     * switchMm's second half, so flushers wait for this CPU's walks again. On an mm that died
+     * meanwhile, init_mm instead ({@code leave_mm}). Owner thread only, from the slow path.
+     */
+    private void rejoin() {
+        MmContext cur = current;
+        if (cur != null && cur.mm.isDead()) {
+            switchMm(null);
+            return;
+        }
+        owner = Thread.currentThread();
+        if (cur != null) {
+            activeAsid = cur.asid; // volatile: before the drain, as in switchMm
+        }
         online = true;
         drain();
     }
@@ -333,7 +374,11 @@ public final class CpuMmu {
         }
     }
 
-    /** Goes offline (idle, or about to block in kernel code): flushers stop waiting for this CPU. */
+    /**
+     * Goes offline (idle, or about to block in kernel code): flushers stop waiting for this CPU.
+     * Its mm stays current (lazy TLB); a translation brings it back online first, so call this
+     * again before blocking.
+     */
     public void leave() {
         online = false;
         activeAsid = 0;
@@ -394,6 +439,10 @@ public final class CpuMmu {
     public void poll() {
         if (flushPosted()) {
             drain();
+            MmContext cur = current;
+            if (cur != null && cur.mm.isDead()) {
+                leaveDeadMm(); // the exit's shootdown reached a CPU still on the mm: leave_mm, as x86's lazy CPUs do
+            }
         }
     }
 
@@ -464,7 +513,10 @@ public final class CpuMmu {
             }
         }
         boolean drained = false;
-        if (flushPosted()) {
+        if (!online) {
+            rejoin(); // a translation on an offline CPU: online first (its tag was poisoned at leave)
+            drained = true;
+        } else if (flushPosted()) {
             drain();
             drained = true;
         }
@@ -590,7 +642,9 @@ public final class CpuMmu {
             }
             seen = s;
             ACKED.setRelease(this, s);
-            TAG.setVolatile(this, asidTag);
+            // Offline, the tag stays poisoned: the next translation takes the slow path, which
+            // brings the CPU online before it uses the TLB (rejoin).
+            TAG.setVolatile(this, online ? asidTag : POISON_TAG);
             // A flusher's poison the line above overwrote came after its bump: seen here.
         } while ((long) REQUESTED.getVolatile(this) != s);
     }

@@ -52,7 +52,8 @@ import ptlab.pgtable.PageTables;
  *
  * Not modelled: paging-structure (walk) caches, so a freed table is only reachable by an
  * in-flight walk, which the shootdown's wait covers; the contiguous hint (entries are cached
- * per page); x86's lazy-TLB tlb_gen catch-up (an offline CPU applies queued requests instead).
+ * per page); x86's lazy-TLB tlb_gen catch-up (an offline CPU applies queued requests instead, and comes
+ * online before it walks again: see CpuMmu's protocol notes).
  */
 public final class Mmu {
     /** {@code tlb_single_page_flush_ceiling} (x86 default 33): larger ranges flush the whole mm. */
@@ -86,6 +87,24 @@ public final class Mmu {
         // tlb_remove_table with MMU_GATHER_RCU_TABLE_FREE: after the flush, dtor and free wait for a grace period.
         this.tableFreer = tables -> tables.forEach(pt::tlbRemoveTable);
         this.kernelRoot = pt.pa(pt.initMm().pgd());
+        pt.setExitShootdown(this::exitShootdown);
+    }
+
+    /**
+     * The lazy-TLB shootdown of an exiting mm, after it is marked dead and before its PGD is
+     * freed: an MM flush of its ASID to every CPU, waited for on those online in it. Each such
+     * CPU may be inside a walk from the root (a walk that read "not dead" just before); it acks
+     * between translations, so the PGD outlives every walk. Offline CPUs are not waited for:
+     * their next translation brings them online first, and its drain sees this request, then
+     * the dead mm (CpuMmu.rejoin and the slow path's check), so they never walk the freed root.
+     * Nothing to do for an mm no CPU ever switched to. Never dropped by fault injection: it
+     * belongs to exit, not to an operation's flush.
+     */
+    private void exitShootdown(Mm mm) {
+        MmContext c = contexts.get(mm);
+        if (c != null) {
+            post(new FlushRequest(FlushRequest.Kind.MM, c.asid, 0, 0));
+        }
     }
 
     public Architecture arch() {

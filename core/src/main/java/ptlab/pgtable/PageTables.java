@@ -63,6 +63,8 @@ public final class PageTables {
     private final SpinLock pgdLock = new SpinLock("pgd_lock", LockClass.PGD_LIST);
     /** x86 {@code pgd_list}: live non-init PGDs that receive kernel-half syncs; guarded by {@link #pgdLock}. */
     private final List<Mm> pgdList = new ArrayList<>();
+    /** Run by destroyMm before the PGD is freed; nothing until an MMU is attached (no CPU can walk). */
+    private volatile java.util.function.Consumer<Mm> exitShootdown = mm -> {};
     private final Mm initMm;
     private final KernelHalf kernelHalf;
     private final Rcu rcu;
@@ -214,12 +216,23 @@ public final class PageTables {
         return mm;
     }
 
+    /**
+     * Sets what {@link #destroyMm} runs between marking the mm dead and freeing its PGD: the
+     * machine's MMU sets its lazy-TLB shootdown here, which waits until no CPU can still be
+     * walking from the root (x86 sends the freed-tables flush to lazy CPUs too, and they
+     * {@code leave_mm}; arm64 keeps the PGD until the last {@code mmdrop}). One per machine.
+     */
+    public void setExitShootdown(java.util.function.Consumer<Mm> shootdown) {
+        exitShootdown = java.util.Objects.requireNonNull(shootdown);
+    }
+
     /** {@code pgd_free}: leaves pgd_list, destructs and frees the root. All lower tables must be gone. */
     public void destroyMm(Mm mm) {
         if (mm.isInitMm()) {
             throw new IllegalArgumentException("init_mm is never freed");
         }
         mm.markDead(); // before the PGD goes: a CPU that still has the mm sees it dead before it could walk a freed root
+        exitShootdown.accept(mm); // CPUs still walking from the root finish first (see setExitShootdown)
         kernelHalf.pgdFree(mm);
         mms.remove(mm);
         if (mm.pgtablesBytes() != 0) {
