@@ -34,7 +34,7 @@ import ptlab.pgtable.Mm;
  * (the layout before 2026-11-22, which left room for 16-bit ASIDs) made two addresses that
  * differ only above bit vaBits share a key, so every hit had to test canonicality: 0.3-0.4 ns
  * of a 3 ns hit (H harness, min of 30 rounds, alternating builds). The price is 12-bit ASIDs,
- * x86's PCID width; Mmu reuses the ASIDs of dead mms (see its notes).
+ * x86's PCID width; Mmu reuses the ASIDs of dead mms and rolls over when none is left (see its notes).
  *
  * Layout: a set is one long[] of pairs [key, pa | rights]: entry i is words 2i and 2i+1, so a
  * lookup touches one host cache line (mostly: the JVM aligns arrays to 8 bytes, so a 16-byte
@@ -325,13 +325,20 @@ public final class CpuMmu {
         if (mm != null && mm.isDead()) {
             throw new IllegalStateException(mm + " has exited: no CPU can switch to it");
         }
-        MmContext ctx = mmu.context(mm == null ? mmu.pageTables().initMm() : mm);
+        Mm target = mm == null ? mmu.pageTables().initMm() : mm;
+        MmContext ctx;
+        do {
+            ctx = mmu.context(target);
+            current = ctx; // volatile, then the valid read: an ASID rollover either sees this CPU run ctx or retired it before
+        } while (!ctx.valid);
         ptlab.phys.PageDesc pgd = ctx.mm.pgd();
         if (pgd == null) {
+            // Its exit() finished after the check above (a caller's bug: Linux pins the mm):
+            // init_mm instead, so that current and the ASID tag agree again.
+            leaveDeadMm();
             throw new IllegalStateException(mm + " has exited: no CPU can switch to it");
         }
         owner = Thread.currentThread();
-        current = ctx;
         asidTag = (long) ctx.asid << ASID_SHIFT;
         userRoot = mmu.pageTables().pa(pgd);
         activeAsid = ctx.asid; // volatile: before the drain, see the protocol notes

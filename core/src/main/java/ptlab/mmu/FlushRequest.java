@@ -7,6 +7,11 @@ package ptlab.mmu;
  */
 public record FlushRequest(Kind kind, int asid, long start, long end) {
     public static final int ANY_ASID = -1;
+    /**
+     * No CPU waits on it: the {@link Kind#ALL} an ASID rollover posts (every CPU drops
+     * everything before its next translation or switch_mm; none runs a retired ASID).
+     */
+    public static final int NO_WAIT = -2;
 
     public enum Kind {
         /** {@code flush_tlb_range}/{@code flush_tlb_page}: non-global entries of one ASID in the range. */

@@ -35,11 +35,35 @@ import ptlab.pgtable.PageTables;
  * CPU has current (a CPU that last ran it lazily still does, and keeps it reserved, as
  * arm64's reserved_asids). Before the ASID changes hands, a flush_tlb_mm of it goes to every
  * CPU; no CPU runs it, so none is waited for, and each applies it before its next
- * translation or switch_mm (switch_mm drains before the new ASID can fill an entry). The
- * kernel's answer is a rollover (arm64: new generation, every TLB flushed) or per-CPU slots
- * (x86: 6 dynamic PCIDs per CPU); taking one dead ASID at a time flushes only what must go.
- * Only when every ASID belongs to a live mm (or a dead one still current somewhere) does a
- * new context fail.
+ * translation or switch_mm (switch_mm drains before the new ASID can fill an entry).
+ *
+ * Rollover (2026-11-22; before, a new mm failed once every ASID belonged to a live mm): when
+ * no dead ASID is free either, arm64's new_context/flush_context. Every context no CPU has
+ * current is retired (removed; its mm gets a new context and ASID at its next switch_mm),
+ * the current ones keep their ASIDs (reserved), and a flush of everything is posted to every
+ * CPU without waiting (as arm64 queues local_flush_tlb_all for each CPU's next switch):
+ * no CPU runs a retired ASID, and each drops it before its next translation or switch_mm.
+ * Waiting is not only unneeded but unsafe there: the rollover holds asidLock, which a CPU
+ * in switchMm may be waiting for. Races:
+ *  - A CPU switching to an mm whose context the rollover retires: switchMm publishes
+ *    `current` (volatile), then reads the context's `valid` (volatile); the rollover clears
+ *    `valid`, then reads every CPU's `current`. By the total order of volatiles either the
+ *    rollover sees the CPU run the context (and keeps it) or the CPU sees it retired and
+ *    takes a new one before it uses the ASID.
+ *  - A flush racing a rollover: a flusher that read the mm's old context posts for the old
+ *    ASID (harmless: that ASID's entries are being dropped anyway) and would not wait for a
+ *    CPU that switched to the mm under its new ASID, which could be inside a walk of a table
+ *    the flusher frees. So after posting, the flusher reads the context again and posts for
+ *    the new one (shootdownMm). The flusher's post is a locked update of each CPU's
+ *    `requested`, after its unhook: a CPU that takes the new context after the re-read walks
+ *    tables that show the unhook. The same re-read covers an mm no CPU had switched to yet.
+ * AsidTest stresses this with 4 ASIDs, 3 CPUs and 10 processes: without the reservation, the
+ * `valid` retry, or the rollover's flush, CPUs read another process's page within seconds
+ * (the re-read is not caught by it: its window is a walk in flight, which reads cannot see).
+ *
+ * The gather's tlb_flush_pending lives on the Mm (mm->tlb_flush_pending), not on the
+ * context, so a rollover between a gather's open and close cannot lose the count; and
+ * opening a gather no longer gives an ASID to an mm no CPU runs.
  *
  * Stale-TLB audit: at a quiescent point (no CPU translating, no gather open on the mm) every
  * cached entry must agree with a fresh read-only walk of the tables: same page, same leaf
@@ -68,9 +92,13 @@ public final class Mmu {
     private final List<CpuMmu> cpus = new CopyOnWriteArrayList<>();
     private final ConcurrentHashMap<Mm, MmContext> contexts = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Integer, MmContext> byAsid = new ConcurrentHashMap<>();
-    /** Guards ASID allocation: {@link #nextAsid} and the reuse of dead mms' ASIDs. */
+    /** Guards ASID allocation: {@link #usedAsids}, the reuse of dead mms' ASIDs and rollovers. */
     private final Object asidLock = new Object();
-    private int nextAsid = 1;
+    /** The ASIDs some context in {@link #contexts} holds; 0 is never used. */
+    private final java.util.BitSet usedAsids = new java.util.BitSet();
+    /** The largest ASID handed out: CpuMmu.MAX_ASID, smaller in tests that want rollovers often. */
+    private int asidLimit = CpuMmu.MAX_ASID;
+    private final AtomicLong rollovers = new AtomicLong();
     private final List<FlushObserver> observers = new CopyOnWriteArrayList<>();
     private final AtomicLong flushes = new AtomicLong();
     private final AtomicLong shootdowns = new AtomicLong();
@@ -101,10 +129,7 @@ public final class Mmu {
      * belongs to exit, not to an operation's flush.
      */
     private void exitShootdown(Mm mm) {
-        MmContext c = contexts.get(mm);
-        if (c != null) {
-            post(new FlushRequest(FlushRequest.Kind.MM, c.asid, 0, 0));
-        }
+        shootdownMm(mm, FlushRequest.Kind.MM, 0, 0, true);
     }
 
     public Architecture arch() {
@@ -167,16 +192,81 @@ public final class Mmu {
             if (c != null) {
                 return c;
             }
-            c = new MmContext(mm, nextAsid <= CpuMmu.MAX_ASID ? nextAsid++ : reuseDeadAsid());
+            c = new MmContext(mm, allocAsid());
+            usedAsids.set(c.asid);
             byAsid.put(c.asid, c);
             contexts.put(mm, c);
             return c;
         }
     }
 
+    /** A free ASID: never used since the last rollover, else a dead mm's, else after a rollover. Caller holds {@link #asidLock}. */
+    private int allocAsid() {
+        int a = usedAsids.nextClearBit(1);
+        if (a <= asidLimit) {
+            return a;
+        }
+        a = reuseDeadAsid();
+        if (a > 0) {
+            return a;
+        }
+        rollover();
+        a = usedAsids.nextClearBit(1);
+        if (a <= asidLimit) {
+            return a;
+        }
+        throw new IllegalStateException("all " + asidLimit + " ASIDs are current on some CPU: no ASID for a new mm");
+    }
+
+    /**
+     * {@code new_context}'s rollover (arm64 {@code flush_context}): every context that no CPU
+     * has current is retired and its ASID freed; the contexts CPUs run keep theirs (arm64's
+     * reserved ASIDs); every CPU drops its whole TLB before its next translation or
+     * switch_mm. Caller holds {@link #asidLock}. See the notes.
+     */
+    private void rollover() {
+        List<MmContext> all = new ArrayList<>(contexts.values());
+        for (MmContext c : all) {
+            c.valid = false; // volatile: before the reads of current below (Dekker with switchMm)
+        }
+        for (CpuMmu cpu : cpus) {
+            MmContext cur = cpu.currentContext();
+            if (cur != null && contexts.get(cur.mm) == cur) {
+                cur.valid = true; // reserved: a CPU runs it, lazily perhaps
+            }
+        }
+        for (MmContext c : all) {
+            if (!c.valid) {
+                contexts.remove(c.mm, c);
+                byAsid.remove(c.asid, c);
+                usedAsids.clear(c.asid);
+            }
+        }
+        rollovers.incrementAndGet();
+        // No CPU runs a retired ASID, so none is waited for (waiting here, under asidLock,
+        // could wait for a CPU blocked on it in switchMm). Part of the ASID allocator, not of
+        // an operation: dropNextFlushes does not drop it.
+        post(new FlushRequest(FlushRequest.Kind.ALL, FlushRequest.NO_WAIT, 0, 0));
+    }
+
+    /** ASID rollovers so far. */
+    public long asidRollovers() {
+        return rollovers.get();
+    }
+
+    /** Tests: hand out ASIDs 1 to {@code limit} only, so that rollovers come early. */
+    void setAsidLimit(int limit) {
+        if (limit < 1 || limit > CpuMmu.MAX_ASID) {
+            throw new IllegalArgumentException("ASID limit must be 1 to " + CpuMmu.MAX_ASID + ": " + limit);
+        }
+        synchronized (asidLock) {
+            asidLimit = limit;
+        }
+    }
+
     /**
      * The ASID of a dead mm no CPU has current, flushed from every TLB first (see the notes);
-     * its context is forgotten. Caller holds {@link #asidLock}.
+     * its context is forgotten. -1 if there is none. Caller holds {@link #asidLock}.
      */
     private int reuseDeadAsid() {
         for (MmContext c : contexts.values()) {
@@ -187,11 +277,12 @@ public final class Mmu {
                 post(new FlushRequest(FlushRequest.Kind.MM, c.asid, 0, 0));
                 contexts.remove(c.mm);
                 byAsid.remove(c.asid);
+                usedAsids.clear(c.asid);
+                c.valid = false;
                 return c.asid;
             }
         }
-        throw new IllegalStateException("all " + CpuMmu.MAX_ASID + " ASIDs belong to live mms, or to dead ones a CPU still runs: "
-                + "no ASID for a new mm");
+        return -1;
     }
 
     private boolean currentOnAnyCpu(MmContext ctx) {
@@ -206,12 +297,7 @@ public final class Mmu {
     /* ---- flushes ---- */
 
     public void flushRange(Mm mm, long start, long end) {
-        MmContext c = contexts.get(mm);
-        if (c != null) { // never switched to: no TLB holds its ASID
-            shootdown(new FlushRequest(FlushRequest.Kind.RANGE, c.asid, start, end));
-        } else {
-            countOnly(new FlushRequest(FlushRequest.Kind.RANGE, 0, start, end));
-        }
+        shootdownMm(mm, FlushRequest.Kind.RANGE, start, end, false);
     }
 
     public void flushPage(Mm mm, long va) {
@@ -220,11 +306,32 @@ public final class Mmu {
     }
 
     public void flushMm(Mm mm) {
+        shootdownMm(mm, FlushRequest.Kind.MM, 0, 0, false);
+    }
+
+    /**
+     * A flush of {@code mm}'s entries under the ASID of its context. No context: no CPU ever
+     * switched to it since its last rollover, so no TLB holds it (counted only). Then the
+     * context is read again: a rollover may have retired the one flushed and a CPU switched
+     * to the mm under a new ASID meanwhile; the flush is posted again for that one, so the
+     * CPUs now online in it are waited for too (see the notes). {@code always}: never
+     * dropped by fault injection.
+     */
+    private void shootdownMm(Mm mm, FlushRequest.Kind kind, long start, long end, boolean always) {
         MmContext c = contexts.get(mm);
-        if (c != null) {
-            shootdown(new FlushRequest(FlushRequest.Kind.MM, c.asid, 0, 0));
-        } else {
-            countOnly(new FlushRequest(FlushRequest.Kind.MM, 0, 0, 0));
+        if (c == null) {
+            countOnly(new FlushRequest(kind, 0, start, end));
+            c = contexts.get(mm); // a CPU that switched to it meanwhile (see the notes)
+        }
+        while (c != null) {
+            FlushRequest req = new FlushRequest(kind, c.asid, start, end);
+            if (always) {
+                post(req);
+            } else {
+                shootdown(req);
+            }
+            MmContext again = contexts.get(mm);
+            c = again == c ? null : again;
         }
     }
 
@@ -300,6 +407,9 @@ public final class Mmu {
     private static void awaitAck(CpuMmu c, long seq, FlushRequest req, CpuMmu self) {
         long deadline = 0;
         int spins = 0;
+        if (req.asid() == FlushRequest.NO_WAIT) {
+            return;
+        }
         while (c.acked() < seq && c.online && (req.asid() == FlushRequest.ANY_ASID || c.activeAsid == req.asid())) {
             if (self != null) {
                 self.poll();
@@ -343,18 +453,9 @@ public final class Mmu {
         flushCeiling = pages;
     }
 
-    void flushPendingInc(Mm mm) {
-        context(mm).flushPending.incrementAndGet();
-    }
-
-    void flushPendingDec(Mm mm) {
-        context(mm).flushPending.decrementAndGet();
-    }
-
     /** {@code mm_tlb_flush_pending}. */
     public boolean flushPending(Mm mm) {
-        MmContext c = contexts.get(mm);
-        return c != null && c.flushPending.get() > 0;
+        return mm.tlbFlushPending();
     }
 
     public void addObserver(FlushObserver o) {
@@ -385,7 +486,7 @@ public final class Mmu {
                     ctx = context(pt.initMm());
                 }
                 long last = va + walker.entrySize(li) - 1;
-                if (ctx == null || ctx.mm.isDead() || ctx.flushPending.get() > 0 || c.queuedFlushDrops(va, last, asid)) {
+                if (ctx == null || ctx.mm.isDead() || ctx.mm.tlbFlushPending() || c.queuedFlushDrops(va, last, asid)) {
                     return;
                 }
                 String why = null;

@@ -38,7 +38,7 @@ public final class TlbGather implements AutoCloseable {
     TlbGather(Mmu mmu, Mm mm) {
         this.mmu = mmu;
         this.mm = mm;
-        mmu.flushPendingInc(mm);
+        mm.incTlbFlushPending();
     }
 
     /** {@code tlb_remove_tlb_entry}: a leaf covering {@code [addr, addr + size)} was cleared. */
@@ -106,7 +106,7 @@ public final class TlbGather implements AutoCloseable {
             flushMmu();
         } finally {
             closed = true;
-            mmu.flushPendingDec(mm);
+            mm.decTlbFlushPending();
         }
     }
 }

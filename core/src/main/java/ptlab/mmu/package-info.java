@@ -16,7 +16,9 @@
  *       ({@code X86WalkerDifferentialTest}).</li>
  *   <li><b>ASID</b>: the tag of an mm's TLB entries (x86 PCID, arm64 ASID, RISC-V ASID);
  *       <b>global</b> entries match every ASID. 12 bits (1 to 4093); once they run out, a new
- *       mm takes a dead mm's ASID after a flush of it on every CPU ({@code Mmu}'s notes).</li>
+ *       mm takes a dead mm's ASID after a flush of it on every CPU, and with none dead the
+ *       space rolls over as arm64's does: the mms CPUs run keep theirs, the others get new
+ *       ones at their next switch, every TLB is flushed ({@code Mmu}'s notes).</li>
  *   <li><b>shootdown</b>: a flush posted to other CPUs and waited for ({@code flush_tlb_mm_range},
  *       {@code smp_call_function_many}).</li>
  *   <li><b>gather</b>: {@link ptlab.mmu.TlbGather}, unhook → invalidate → free.</li>
@@ -27,7 +29,9 @@
  *   <li>A CPU is a thread holding a {@link ptlab.mmu.CpuMmu} (from {@link ptlab.mmu.Mmu#attach});
  *       only that thread translates, switches mm and touches its TLB. Online CPUs acknowledge
  *       shootdowns between translations; an online CPU that stops translating must
- *       {@code poll()} or {@code leave()}. The protocol is in {@code CpuMmu}'s notes.</li>
+ *       {@code poll()} or {@code leave()}, and a translation after {@code leave()} brings it
+ *       back online. An exiting mm's PGD is freed only after every CPU online in it acked
+ *       a last flush (the lazy-TLB shootdown). The protocol is in {@code CpuMmu}'s notes.</li>
  *   <li>Entries are loaded with acquire ordering; A/D updates are compare-and-set against the
  *       word that was checked, and a lost CAS restarts the walk.</li>
  *   <li>Every operation that changes a live translation flushes (directly or through a gather)

@@ -24,6 +24,8 @@ public final class Mm {
     private volatile PageDesc pgd;
     private volatile boolean onPgdList;
     private volatile boolean dead;
+    /** {@code mm->tlb_flush_pending}: gathers of this mm open now. */
+    private final java.util.concurrent.atomic.AtomicInteger tlbFlushPending = new java.util.concurrent.atomic.AtomicInteger();
 
     Mm(int id, String name, MmKind kind, ptlab.cpu.ViolationLog log) {
         this.id = id;
@@ -90,6 +92,21 @@ public final class Mm {
 
     void markDead() {
         dead = true;
+    }
+
+    /** {@code inc_tlb_flush_pending}: a gather of this mm opened (its flush is to come). */
+    public void incTlbFlushPending() {
+        tlbFlushPending.incrementAndGet();
+    }
+
+    /** {@code dec_tlb_flush_pending}: that gather flushed and closed. */
+    public void decTlbFlushPending() {
+        tlbFlushPending.decrementAndGet();
+    }
+
+    /** {@code mm_tlb_flush_pending}: whether a gather of this mm is open. */
+    public boolean tlbFlushPending() {
+        return tlbFlushPending.get() > 0;
     }
 
     @Override
