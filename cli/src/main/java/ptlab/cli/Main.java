@@ -31,7 +31,7 @@ public final class Main implements Callable<Integer> {
     private static final Map<String, Supplier<Object>> SUBCOMMANDS = new LinkedHashMap<>();
 
     static {
-        SUBCOMMANDS.put("help", CommandLine.HelpCommand::new);
+        SUBCOMMANDS.put("help", HelpCommand::new);
         SUBCOMMANDS.put("simulate", SimulateCommand::new);
         SUBCOMMANDS.put("replay", ReplayCommand::new);
         SUBCOMMANDS.put("arch", ArchCommand::new);

@@ -22,7 +22,7 @@ import ptlab.snapshot.TextReport;
 /** {@code ptlab snapshot capture|analyze}: snapshots of real processes (DESIGN.md, "Snapshots"). */
 @Command(name = "snapshot", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Capture a process's /proc files, or rebuild a capture's page tables in ptlab and report where the bytes go.",
-        subcommands = {picocli.CommandLine.HelpCommand.class, SnapshotCommand.CaptureCmd.class, SnapshotCommand.AnalyzeCmd.class})
+        subcommands = {HelpCommand.class, SnapshotCommand.CaptureCmd.class, SnapshotCommand.AnalyzeCmd.class})
 final class SnapshotCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -162,4 +162,28 @@ class MainTest {
         assertThat(help.status()).isZero();
         assertThat(help.out()).startsWith("Usage: ptlab snapshot capture");
     }
+
+    /**
+     * {@code help} takes a path of command names, as many levels deep as the tree goes: {@code ptlab help
+     * snapshot capture} is capture's help (it printed snapshot's and ignored 'capture'), and a name that is
+     * not a command at its level is one line naming it, exit status 2 (it printed the level above's help).
+     */
+    @Test
+    void helpWalksEveryLevelOfSubcommands() {
+        for (String[] cmd : new String[][] {{"help", "snapshot", "capture"}, {"snapshot", "help", "capture"}}) {
+            Run r = run(cmd);
+            assertThat(r.status()).as(String.join(" ", cmd)).isZero();
+            assertThat(r.out()).as(String.join(" ", cmd)).startsWith("Usage: ptlab snapshot capture");
+            assertThat(r.err()).isEmpty();
+        }
+        Run top = run("help", "snapshot");
+        assertThat(top.status()).isZero();
+        assertThat(top.out()).startsWith("Usage: ptlab snapshot ");
+        assertThat(run("help").out()).startsWith("Usage: ptlab ");
+        badInput(run("help", "nosuch"), "unknown command 'nosuch' (help, simulate, replay, arch, dump, snapshot, check)");
+        badInput(run("help", "snapshot", "bogus"), "unknown command 'snapshot bogus' (help, capture, analyze)");
+        badInput(run("snapshot", "help", "bogus"), "unknown command 'snapshot bogus' (help, capture, analyze)");
+        badInput(run("help", "snapshot", "capture", "extra"), "unknown command 'snapshot capture extra' ('snapshot capture' has no subcommands)");
+        badInput(run("help", "replay", "x"), "unknown command 'replay x' ('replay' has no subcommands)");
+    }
 }
