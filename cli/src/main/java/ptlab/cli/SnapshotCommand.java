@@ -35,7 +35,8 @@ final class SnapshotCommand implements Callable<Integer> {
 
     @Command(name = "capture", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
             description = "Copy /proc/PID/{maps,smaps,status} to DIR and write DIR/pagemap (the entries of every page of each mapping "
-                    + "below 0x800000000000, in maps order).")
+                    + "below 0x800000000000, in maps order; a sparse file where they are zero) and DIR/pagemap.index (where the present, "
+                    + "swapped and marker entries are, so analyze reads only those).")
     static final class CaptureCmd implements Callable<Integer> {
         @Spec
         CommandSpec spec;

@@ -40,6 +40,7 @@ class SnapshotCommandTest {
     @Test
     void analyzeEndsWithTheContractLineAndWritesHtml() throws Exception {
         Path html = tmp.resolve("r.html");
+        assertThat(cap.resolve("pagemap.index")).as("capture writes where the occupied entries are").isRegularFile();
         Run r = run("snapshot", "analyze", cap.toString(), "--thp", "always", "--arch", "arm64-16k-47", "--html", html.toString());
         assertThat(r.rc()).as(r.err()).isZero();
         String last = r.out().strip().lines().reduce((a, b) -> b).orElseThrow();

@@ -168,6 +168,8 @@ public record Analysis(Rebuilt rebuilt, List<LevelStats> levels, long pgtablesBy
         long p4dSpan = geo.entrySize(p4dL);
         boolean pmdCounted = pt.countedInVmPte(Level.PMD);
         boolean pudCounted = pt.countedInVmPte(Level.PUD);
+        long tableSpan = pmdSpan * geo.entries(pmdL);
+        boolean skipEmpty = pudSpan >= tableSpan && p4dSpan >= tableSpan;
         long lastPte = -1;
         long lastPmd = -1;
         long lastPud = -1;
@@ -233,6 +235,12 @@ public record Analysis(Rebuilt rebuilt, List<LevelStats> levels, long pgtablesBy
                     puds++;
                     lastPud = pu;
                 }
+                long more = pmdTable == null && skipEmpty ? spansLeftInTable(a, v.end(), pmdSpan, tableSpan) : 0;
+                if (more > 0 && !t.hugetlb()) {
+                    ptes += more;
+                    lastPte = a + more * pmdSpan;
+                }
+                a += more * pmdSpan;
             }
             long bytes = cPte * geo.tableBytes(Level.PTE) + (pmdCounted ? cPmd * geo.tableBytes(Level.PMD) : 0)
                     + (pudCounted ? cPud * geo.tableBytes(Level.PUD) : 0);
@@ -241,6 +249,18 @@ public record Analysis(Rebuilt rebuilt, List<LevelStats> levels, long pgtablesBy
         long bound = ptes * geo.tableBytes(Level.PTE) + (pmdCounted ? pmds * geo.tableBytes(Level.PMD) : 0)
                 + (pudCounted ? puds * geo.tableBytes(Level.PUD) : 0);
         return new Hidden(ptes, pmdCounted ? pmds : 0, pudCounted ? puds : 0, bound, pfnmap);
+    }
+
+    /**
+     * The spans after {@code a} that lie in {@code a}'s PMD-table span ({@code tableSpan}) and
+     * below {@code end}. Where {@code a} has no PMD table, none of them has one either, so each
+     * adds exactly what {@code a} added to the hidden-table counts, only to the PTE-table count
+     * (the PMD and PUD spans are {@code a}'s, already counted): a huge empty VMA (a 64 TiB
+     * reservation is 2^25 PMD spans) costs one pass per PMD-table span, not per PMD span.
+     */
+    private static long spansLeftInTable(long a, long end, long pmdSpan, long tableSpan) {
+        long stop = Math.min((a & -tableSpan) + tableSpan, end);
+        return Long.compareUnsigned(stop, a + pmdSpan) <= 0 ? 0 : (stop - a - 1) / pmdSpan;
     }
 
     private static boolean anyEntry(PageTables pt, PageDesc pte, int from, int n) {

@@ -2,6 +2,7 @@ package ptlab.snapshot;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -14,7 +15,8 @@ import ptlab.TextInput;
 /**
  * {@code ptlab snapshot capture PID DIR}: copies {@code /proc/PID/maps}, {@code smaps} and
  * {@code status} verbatim and writes {@code DIR/pagemap}: for each maps line below
- * {@link Pagemap#USER_LIMIT}, in order, the pagemap entries of its pages.
+ * {@link Pagemap#USER_LIMIT}, in order, the pagemap entries of its pages, and
+ * {@code DIR/pagemap.index}: where the occupied entries are ({@link PagemapIndex}).
  */
 /*
  * Implementation notes. maps and smaps are read until they agree (see consistent), then the
@@ -23,9 +25,17 @@ import ptlab.TextInput;
  * is read last, so VmPTE includes any table created while the capture ran: a process that is
  * quiet while captured gives matching files. Reading another process's pagemap needs
  * PTRACE_MODE_READ (same user, or CAP_SYS_PTRACE); pfns are zero without CAP_SYS_ADMIN.
+ *
+ * The pagemap file is sparse: a block of 64 Ki entries that reads as all zero (the kernel's
+ * pagemap_pte_hole for pages without a PTE, unless the VMA is VM_SOFTDIRTY) is not written, so
+ * the file reads the same but a 64 TiB MAP_NORESERVE reservation (128 GiB of entries) costs
+ * the disk almost nothing. Reading the entries still costs the kernel's walk: about 1 s per
+ * TiB of mapping here (pagemap_read fills each entry of a hole one by one).
  */
 public final class Capture {
     private static final int BUF_ENTRIES = 1 << 16;
+    /** A block of zero entries, to compare each block read with (ByteBuffer.mismatch is vectorized). */
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(BUF_ENTRIES * 8);
     /** Reads of maps + smaps before a process that keeps changing them is reported. */
     private static final int ATTEMPTS = 20;
 
@@ -61,10 +71,12 @@ public final class Capture {
             throw new PtlabException(dir + ": cannot create (" + TextInput.reason(e) + ")", e);
         }
         try {
-            long pages = copyPagemap(procDir, dir, entries);
+            PagemapIndex.Builder index = new PagemapIndex.Builder();
+            long pages = copyPagemap(procDir, dir, entries, index);
             write(dir.resolve("maps"), maps);
             write(dir.resolve("smaps"), smaps);
             write(dir.resolve("status"), status);
+            index.write(dir);
             return pages;
         } catch (RuntimeException e) {
             if (created) {
@@ -76,7 +88,7 @@ public final class Capture {
 
     /** Removes a directory this capture made, with the files it wrote there; best effort. */
     private static void removeQuietly(Path dir) {
-        for (String f : new String[] {"pagemap", "maps", "smaps", "status"}) {
+        for (String f : new String[] {"pagemap", "maps", "smaps", "status", PagemapIndex.FILE}) {
             try {
                 Files.deleteIfExists(dir.resolve(f));
             } catch (IOException ignored) {
@@ -90,40 +102,29 @@ public final class Capture {
         }
     }
 
-    private static long copyPagemap(Path procDir, Path dir, List<MapsEntry> entries) {
+    /**
+     * Copies the pagemap entries of every maps line below {@link Pagemap#USER_LIMIT} into
+     * {@code dir/pagemap}; returns the entries written. Blocks that read as all zero are left as
+     * holes of the file (they read back as zero), and where the occupied entries are goes into
+     * {@code index}.
+     */
+    private static long copyPagemap(Path procDir, Path dir, List<MapsEntry> entries, PagemapIndex.Builder index) {
         long pages = 0;
         Path pmIn = procDir.resolve("pagemap");
         try (FileChannel in = FileChannel.open(pmIn, StandardOpenOption.READ);
                 FileChannel out = FileChannel.open(dir.resolve("pagemap"), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                         StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer buf = ByteBuffer.allocateDirect(BUF_ENTRIES * 8);
+            ByteBuffer buf = ByteBuffer.allocateDirect(BUF_ENTRIES * 8).order(ByteOrder.LITTLE_ENDIAN);
             for (MapsEntry e : entries) {
                 if (Long.compareUnsigned(e.start(), Pagemap.USER_LIMIT) >= 0) {
                     continue;
                 }
-                long pos = (e.start() >>> 12) * 8;
-                long left = e.pages() * 8;
-                while (left > 0) {
-                    buf.clear();
-                    buf.limit((int) Math.min(buf.capacity(), left));
-                    int n = in.read(buf, pos);
-                    if (n <= 0) {
-                        // Past the end of the address space the kernel reads nothing: pad with holes.
-                        buf.clear();
-                        buf.limit((int) Math.min(buf.capacity(), left));
-                        while (buf.hasRemaining()) {
-                            buf.put((byte) 0);
-                        }
-                        n = buf.limit();
-                    }
-                    buf.flip();
-                    while (buf.hasRemaining()) {
-                        out.write(buf);
-                    }
-                    pos += n;
-                    left -= n;
-                }
+                copyMapping(in, out, buf, (e.start() >>> 12) * 8, pages * 8, e.pages() * 8, index);
                 pages += e.pages();
+            }
+            if (out.size() < pages * 8) {
+                // The last block was a hole: one zero entry at the end gives the file its length.
+                out.write(ByteBuffer.allocate(8), pages * 8 - 8);
             }
         } catch (NoSuchFileException e) {
             throw new PtlabException(pmIn + ": no such process or file");
@@ -131,6 +132,50 @@ public final class Capture {
             throw new PtlabException(pmIn + ": cannot read (" + TextInput.reason(e) + ")", e);
         }
         return pages;
+    }
+
+    /** Copies {@code len} bytes of entries from {@code pos} in /proc's pagemap to {@code outPos} in the capture's. */
+    private static void copyMapping(FileChannel in, FileChannel out, ByteBuffer buf, long pos, long outPos, long len,
+            PagemapIndex.Builder index) throws IOException {
+        for (long left = len; left > 0;) {
+            buf.clear();
+            buf.limit((int) Math.min(buf.capacity(), left));
+            int n = in.read(buf, pos);
+            if (n <= 0) {
+                // Past the end of the address space the kernel reads nothing: pad with holes.
+                buf.clear();
+                buf.limit((int) Math.min(buf.capacity(), left));
+                while (buf.hasRemaining()) {
+                    buf.put((byte) 0);
+                }
+                n = buf.limit();
+            }
+            buf.flip();
+            if (buf.mismatch(ZEROS.duplicate().limit(buf.limit())) >= 0) {
+                recordOccupied(buf, outPos >>> 3, index);
+                while (buf.hasRemaining()) {
+                    out.write(buf, outPos + buf.position());
+                }
+            }
+            pos += n;
+            outPos += n;
+            left -= n;
+        }
+    }
+
+    /** Adds the span from the first to the last occupied entry of {@code buf} (entry {@code first} of the file) to {@code index}. */
+    private static void recordOccupied(ByteBuffer buf, long first, PagemapIndex.Builder index) {
+        int lo = -1;
+        int hi = -1;
+        for (int i = 0, n = buf.limit() >>> 3; i < n; i++) {
+            if ((buf.getLong(i << 3) & Pagemap.OCCUPIED) != 0) {
+                lo = lo < 0 ? i : lo;
+                hi = i;
+            }
+        }
+        if (lo >= 0) {
+            index.add(first + lo, first + hi + 1);
+        }
     }
 
     /**

@@ -10,7 +10,8 @@ import java.nio.file.StandardOpenOption;
 /**
  * The captured pagemap: one little-endian u64 per 4 KiB page, the pages of each maps line
  * below {@link #USER_LIMIT} in order ({@code Documentation/admin-guide/mm/pagemap.rst}).
- * Memory-mapped read-only, so a 12 MB file costs no copy.
+ * Memory-mapped read-only, so a 12 MB file costs no copy. With a capture's
+ * {@link PagemapIndex} only the extents that can hold occupied entries are read ({@link #onlyIn}).
  */
 /*
  * Implementation notes. Entry bits: 63 present, 62 swapped, 61 file-page or shared-anon,
@@ -35,10 +36,24 @@ public final class Pagemap {
 
     private final MappedByteBuffer[] chunks;
     private final long entries;
+    /** Half-open extents of entry indices that may hold occupied entries (ascending, disjoint); none outside them. */
+    private final long[] extentFrom;
+    private final long[] extentTo;
 
-    private Pagemap(MappedByteBuffer[] chunks, long entries) {
+    private Pagemap(MappedByteBuffer[] chunks, long entries, long[] extentFrom, long[] extentTo) {
         this.chunks = chunks;
         this.entries = entries;
+        this.extentFrom = extentFrom;
+        this.extentTo = extentTo;
+    }
+
+    /**
+     * This pagemap, read only within {@code extents} ({from, to} arrays, as {@link PagemapIndex}
+     * gives them) by {@link #occupied}: the caller vouches that no entry outside them is occupied.
+     * {@code null} keeps every entry.
+     */
+    public Pagemap onlyIn(long[][] extents) {
+        return extents == null ? this : new Pagemap(chunks, entries, extents[0], extents[1]);
     }
 
     /**
@@ -64,7 +79,9 @@ public final class Pagemap {
                 chunks[i] = ch.map(FileChannel.MapMode.READ_ONLY, off, Math.min(1L << CHUNK_SHIFT, size - off));
                 chunks[i].order(ByteOrder.LITTLE_ENDIAN);
             }
-            return new Pagemap(chunks, size / 8);
+            long n8 = size / 8;
+            // Until onlyIn: one extent of every entry (none for an empty file).
+            return new Pagemap(chunks, n8, n8 == 0 ? new long[0] : new long[] {0}, n8 == 0 ? new long[0] : new long[] {n8});
         } catch (java.nio.file.NoSuchFileException e) {
             throw new SnapshotFormatException(name, "missing (a capture holds maps, smaps, status and pagemap)");
         } catch (IOException e) {
@@ -85,32 +102,61 @@ public final class Pagemap {
     /**
      * The occupied entries among {@code n} entries from {@code first}: their offsets from
      * {@code first} and their values, read in bulk (a scan that stays fast before the JIT warms up).
+     * Only the parts within the extents are read ({@link #onlyIn}).
      */
     public Occupied occupied(long first, long n) {
-        long[] idx = new long[16];
-        long[] val = new long[16];
-        int count = 0;
+        Collector c = new Collector(first);
+        long end = first + n;
+        int k = java.util.Arrays.binarySearch(extentTo, first + 1);
+        for (k = k < 0 ? -k - 1 : k; k < extentFrom.length && extentFrom[k] < end; k++) {
+            long from = Math.max(first, extentFrom[k]);
+            scan(from, Math.min(end, extentTo[k]) - from, c);
+        }
+        return c.result();
+    }
+
+    /** Adds the occupied entries among {@code n} entries from {@code from} to {@code c}. */
+    private void scan(long from, long n, Collector c) {
         long[] buf = new long[(int) Math.min(n, 1 << 16)];
         for (long done = 0; done < n;) {
-            long byteOff = (first + done) << 3;
+            long byteOff = (from + done) << 3;
             int chunk = (int) (byteOff >>> CHUNK_SHIFT);
             int inChunk = (int) (byteOff & ((1L << CHUNK_SHIFT) - 1));
             int len = (int) Math.min(Math.min(buf.length, n - done), ((1L << CHUNK_SHIFT) - inChunk) >>> 3);
             chunks[chunk].slice(inChunk, len * 8).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(buf, 0, len);
             for (int i = 0; i < len; i++) {
                 if ((buf[i] & OCCUPIED) != 0) {
-                    if (count == idx.length) {
-                        idx = java.util.Arrays.copyOf(idx, count * 2);
-                        val = java.util.Arrays.copyOf(val, count * 2);
-                    }
-                    idx[count] = done + i;
-                    val[count] = buf[i];
-                    count++;
+                    c.add(from + done + i, buf[i]);
                 }
             }
             done += len;
         }
-        return new Occupied(java.util.Arrays.copyOf(idx, count), java.util.Arrays.copyOf(val, count));
+    }
+
+    /** Occupied entries found so far, as offsets from {@code first}. */
+    private static final class Collector {
+        private final long first;
+        private long[] idx = new long[16];
+        private long[] val = new long[16];
+        private int count;
+
+        Collector(long first) {
+            this.first = first;
+        }
+
+        void add(long i, long e) {
+            if (count == idx.length) {
+                idx = java.util.Arrays.copyOf(idx, count * 2);
+                val = java.util.Arrays.copyOf(val, count * 2);
+            }
+            idx[count] = i - first;
+            val[count] = e;
+            count++;
+        }
+
+        Occupied result() {
+            return new Occupied(java.util.Arrays.copyOf(idx, count), java.util.Arrays.copyOf(val, count));
+        }
     }
 
     /** Offsets (ascending) and values of occupied entries. */

@@ -39,6 +39,11 @@ import ptlab.pgtable.ThpMode;
  * granule (overlapping results merged) and each 4 KiB page mapped by the granule page that
  * holds it; recorded THP regions stay PMD leaves only where HPAGE_PMD_SIZE is 2 MiB. VMAs
  * beyond the architecture's TASK_SIZE are skipped and counted.
+ *
+ * Cost: the pagemap is read once, for the occupied entries of each maps line (only within the
+ * capture's PagemapIndex extents when it has one); the huge regions are found from those entries
+ * too, never by a walk over a VMA's 2 MiB regions, so a 64 TiB reservation with a few pages
+ * costs its few entries (a walk with a pagemap read per region read the whole 128 GiB file).
  */
 public final class Rebuild {
     /** HPAGE_PMD_SIZE of the captured machine (x86-64 with 4 KiB pages). */
@@ -228,10 +233,8 @@ public final class Rebuild {
         List<Long> out = new ArrayList<>();
         if (thpAlways && t.backing() == Restore.Backing.ANON) {
             if ((t.flags() & Vma.NOHUGEPAGE) == 0 && pmd <= (1L << 30) && thpPossible(pmd)) {
-                for (long h = (t.start() + pmd - 1) & -pmd; Long.compareUnsigned(h + pmd, t.end()) <= 0 && h + pmd > h; h += pmd) {
-                    if (anyOccupied(t, h, h + pmd)) {
-                        out.add(h);
-                    }
+                for (int src : t.sources()) {
+                    occupiedRegions(src, t.start(), t.end(), pmd, false, Long.MAX_VALUE, out);
                 }
             }
             return toArray(out);
@@ -253,11 +256,7 @@ public final class Rebuild {
                 notes.add(e.label() + ": " + (sm.kernelPageBytes() >> 20) + " MiB hugetlb pages rebuilt as 2 MiB PMD leaves (one PMD table "
                         + "per GiB more than the kernel's PUD leaves)");
             }
-            for (long h = (e.start() + pmd - 1) & -pmd; Long.compareUnsigned(h + pmd, e.end()) <= 0; h += pmd) {
-                if (anyOccupied(t, h, h + pmd)) {
-                    out.add(h);
-                }
-            }
+            occupiedRegions(src, e.start(), e.end(), pmd, false, Long.MAX_VALUE, out);
             return toArray(out);
         }
         long kb = t.backing() == Restore.Backing.ANON ? sm.kb("AnonHugePages") : sm.kb("FilePmdMapped") + sm.kb("ShmemPmdMapped");
@@ -265,11 +264,7 @@ public final class Rebuild {
         if (want == 0) {
             return new long[0];
         }
-        for (long h = (e.start() + pmd - 1) & -pmd; Long.compareUnsigned(h + pmd, e.end()) <= 0 && out.size() < want; h += pmd) {
-            if (allPresent(src, h, pmd)) {
-                out.add(h);
-            }
-        }
+        occupiedRegions(src, e.start(), e.end(), pmd, true, want, out);
         if (out.size() < want) {
             notes.add(e.label() + ": smaps reports " + want + " PMD mapping(s) but pagemap shows only " + out.size()
                     + " fully present aligned region(s) (the process changed during the capture?)");
@@ -277,35 +272,31 @@ public final class Rebuild {
         return toArray(out);
     }
 
-    private boolean allPresent(int src, long h, long pmd) {
-        MapsEntry e = snap.maps().get(src);
-        long base = snap.pagemapBase()[src] + ((h - e.start()) >>> 12);
-        for (long i = 0, n = pmd >>> 12; i < n; i++) {
-            if ((snap.pagemap().get(base + i) & Pagemap.PRESENT) == 0) {
-                return false;
+    /**
+     * Appends to {@code out}, in ascending order and each once, the PMD-aligned regions wholly
+     * inside {@code [lo, hi)} that hold an occupied entry of maps line {@code src} (with
+     * {@code allPresent}: whose every 4 KiB page is present), until {@code out} holds {@code limit}.
+     * Regions come from the occupied entries, not from a walk over the range, so a huge sparse VMA
+     * costs its entries only.
+     */
+    private void occupiedRegions(int src, long lo, long hi, long pmd, boolean allPresent, long limit, List<Long> out) {
+        long start = snap.maps().get(src).start();
+        long[] idx = occ[src].index();
+        long[] val = occ[src].value();
+        for (int j = 0; j < idx.length && out.size() < limit;) {
+            long h = (start + (idx[j] << 12)) & -pmd;
+            int k = j;
+            boolean present = true;
+            for (; k < idx.length && ((start + (idx[k] << 12)) & -pmd) == h; k++) {
+                present &= (val[k] & Pagemap.PRESENT) != 0;
             }
+            boolean inside = Long.compareUnsigned(h, lo) >= 0 && Long.compareUnsigned(h + pmd, hi) <= 0 && h + pmd > h;
+            boolean full = present && k - j == pmd >>> 12;
+            if (inside && (full || !allPresent) && (out.isEmpty() || out.get(out.size() - 1) != h)) {
+                out.add(h);
+            }
+            j = k;
         }
-        return true;
-    }
-
-    private boolean anyOccupied(Target t, long from, long to) {
-        for (int src : t.sources()) {
-            MapsEntry e = snap.maps().get(src);
-            long s = Math.max(from, e.start());
-            long en = Math.min(to, e.end());
-            if (Long.compareUnsigned(s, en) >= 0) {
-                continue;
-            }
-            long[] idx = occ[src].index();
-            int k = java.util.Arrays.binarySearch(idx, (s - e.start()) >>> 12);
-            if (k < 0) {
-                k = -k - 1;
-            }
-            if (k < idx.length && idx[k] < (en - e.start()) >>> 12) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private static boolean inHuge(long[] h, long va, long pmd) {

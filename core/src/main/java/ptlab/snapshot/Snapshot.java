@@ -11,7 +11,9 @@ import java.util.Map;
 
 /**
  * A loaded capture directory: {@code maps}, {@code smaps}, {@code status} and {@code pagemap}
- * (the contract of {@code DESIGN.md}, "Snapshots"). Loading never reads {@code /proc}.
+ * (the contract of {@code DESIGN.md}, "Snapshots"), and {@code pagemap.index} where the capture
+ * wrote one ({@link PagemapIndex}: which pagemap entries can be occupied). Loading never reads
+ * {@code /proc}.
  *
  * @param pagemapBase for each maps line, the index of its first entry in the pagemap, or -1 for
  *                    a line at or above {@link Pagemap#USER_LIMIT}
@@ -48,7 +50,7 @@ public record Snapshot(Path dir, List<MapsEntry> maps, List<SmapsEntry> smaps, S
             base[i] = total;
             total += e.pages();
         }
-        Pagemap pm = Pagemap.open(dir.resolve("pagemap"), name(dir, "pagemap"), total);
+        Pagemap pm = Pagemap.open(dir.resolve("pagemap"), name(dir, "pagemap"), total).onlyIn(PagemapIndex.read(dir, total));
         return new Snapshot(dir, maps, smaps, status, pm, base);
     }
 

@@ -10,7 +10,8 @@
  * <ul>
  * <li><b>capture</b>: the directory {@code maps}, {@code smaps}, {@code status} (verbatim) and
  * {@code pagemap} (the u64 entries of every 4 KiB page of each maps line below
- * 0x800000000000, in maps order). Analyze never reads {@code /proc}.</li>
+ * 0x800000000000, in maps order), and {@code pagemap.index} (where the occupied entries are;
+ * {@link ptlab.snapshot.PagemapIndex}, optional). Analyze never reads {@code /proc}.</li>
  * <li><b>occupied entry</b>: a pagemap entry that is present, swapped or a PTE marker: the
  * kernel has a non-none PTE there, hence a PTE table.</li>
  * <li><b>hidden table</b>: a table the kernel holds with no occupied entry under it. Pagemap

@@ -122,6 +122,49 @@ class SnapshotRebuildTest {
                         + " (mapping 2): maps and smaps are not of one capture");
     }
 
+    /**
+     * A 64 TiB reservation (2^34 pages: a 128 GiB pagemap, written sparse) with a page at each end,
+     * a guard marker, and a THP in the middle. The rebuild reads the capture's index, not 2^34
+     * entries; the hidden-table bound still counts every span of the reservation: 2^25 PMD spans,
+     * 2^16 PUD spans and 128 PGD entries, less the three of each that hold tables.
+     */
+    @Test
+    void aHugeSparseReservationIsRebuiltFromItsOccupiedEntries() throws Exception {
+        long start = 0x2000_0000_0000L;
+        long size = 1L << 46;
+        long pages = size >>> 12;
+        java.util.Map<Long, Long> byPage = new java.util.TreeMap<>();
+        byPage.put(0L, Pagemap.PRESENT | (1L << 56));
+        for (long pg = 0; pg < 512; pg++) {
+            byPage.put(pages / 2 + pg, Pagemap.PRESENT | (1L << 56));
+        }
+        byPage.put(pages - 100, Pagemap.SWAPPED | Pagemap.GUARD | 0x9f); // a guard marker as 6.18 shows it
+        byPage.put(pages - 1, Pagemap.SWAPPED | 1 | (77L << 5));
+        Path dir = new Synthetic().sparseVma(start, start + size, "rw-p", "", byPage, java.util.Map.of("Rss", 2052L, "AnonHugePages", 2048L,
+                "Swap", 4L), "rd wr mr mw me ac hg").vmPteKb(36).writeIndexed(tmp.resolve("huge"));
+        Snapshot s = Snapshot.load(dir);
+        assertThat(s.pagemap().entries()).isEqualTo(pages);
+        Rebuilt r = Rebuild.run(s, Architectures.defaultArch(), false);
+        Analysis a = Analysis.of(r);
+        Helpers.assertClean(a);
+        assertThat(r.present()).isEqualTo(513);
+        assertThat(r.swapped() + r.markers()).isEqualTo(2);
+        assertThat(r.thps()).isEqualTo(1);
+        // PTE tables: the first and the last 2 MiB, and the THP's deposit; PMD and PUD tables: one per end and the middle.
+        assertThat(a.levels().get(3).tables()).isEqualTo(2);
+        assertThat(a.levels().get(3).deposited()).isEqualTo(1);
+        assertThat(a.levels().get(2).tables()).isEqualTo(3);
+        assertThat(a.levels().get(1).tables()).isEqualTo(3);
+        assertThat(a.pgtablesBytes()).isEqualTo(36 << 10);
+        assertThat(a.verdict()).isEqualTo(Analysis.Verdict.MATCH);
+        assertThat(a.hidden().pteSpans()).isEqualTo((size >>> 21) - 3);
+        assertThat(a.hidden().pmdSpans()).isEqualTo((size >>> 30) - 3);
+        assertThat(a.hidden().pudSpans()).isEqualTo((size >>> 39) - 3);
+        assertThat(a.hidden().boundBytes()).isEqualTo(((size >>> 21) + (size >>> 30) + (size >>> 39) - 9) * 4096);
+        Analysis always = Analysis.of(Rebuild.run(s, Architectures.defaultArch(), true));
+        assertThat(always.rebuilt().thps()).as("--thp always: each end's region too").isEqualTo(3);
+    }
+
     /** The what-if "THP always" on arm64 16K, where a PMD-sized folio (32 MiB, order 11) cannot exist: no huge region, no throw. */
     @Test
     void thpAlwaysWhereThpCannotExistRebuildsWithPtes() throws Exception {

@@ -3,23 +3,42 @@ package ptlab.snapshot;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /** Builds capture directories by hand, in the kernel's formats, for exact expectations. */
 final class Synthetic {
     private final List<String> maps = new ArrayList<>();
     private final StringBuilder smaps = new StringBuilder();
-    private final List<long[]> pagemap = new ArrayList<>();
+    /** The pagemap entries that are not zero, by index in the file; all others are zero. */
+    private final TreeMap<Long, Long> pagemap = new TreeMap<>();
+    private long pagemapEntries;
     private long vmPteKb;
 
     /** Adds a VMA; {@code entries} are its pagemap entries (length = pages), {@code kb} its smaps counters. */
     Synthetic vma(long start, long end, String perms, String path, long[] entries, Map<String, Long> kb, String vmFlags) {
+        if (Long.compareUnsigned(start, Pagemap.USER_LIMIT) < 0 && entries.length != (end - start) >> 12) {
+            throw new IllegalArgumentException("entries must cover the VMA");
+        }
+        Map<Long, Long> byPage = new TreeMap<>();
+        for (int i = 0; i < entries.length; i++) {
+            if (entries[i] != 0) {
+                byPage.put((long) i, entries[i]);
+            }
+        }
+        return sparseVma(start, end, perms, path, byPage, kb, vmFlags);
+    }
+
+    /** Adds a VMA whose pagemap entries are zero but for {@code byPage} (page index in the VMA to entry): VMAs of any size. */
+    Synthetic sparseVma(long start, long end, String perms, String path, Map<Long, Long> byPage, Map<String, Long> kb, String vmFlags) {
         String line = String.format("%012x-%012x %s %08x %s %d", start, end, perms, 0, path.isEmpty() ? "00:00" : "08:01",
                 path.isEmpty() || path.startsWith("[") ? 0 : 1234);
         line = path.isEmpty() ? line : String.format("%-72s %s", line, path);
@@ -40,10 +59,10 @@ final class Synthetic {
         smaps.append("THPeligible:    0\n");
         smaps.append("VmFlags: ").append(vmFlags).append(" \n");
         if (Long.compareUnsigned(start, Pagemap.USER_LIMIT) < 0) {
-            if (entries.length != (end - start) >> 12) {
-                throw new IllegalArgumentException("entries must cover the VMA");
+            for (Map.Entry<Long, Long> e : byPage.entrySet()) {
+                pagemap.put(pagemapEntries + e.getKey(), e.getValue());
             }
-            pagemap.add(entries);
+            pagemapEntries += (end - start) >> 12;
         }
         return this;
     }
@@ -67,25 +86,39 @@ final class Synthetic {
     }
 
     byte[] pagemapBytes() {
-        int n = 0;
-        for (long[] e : pagemap) {
-            n += e.length;
-        }
-        ByteBuffer b = ByteBuffer.allocate(n * 8).order(ByteOrder.LITTLE_ENDIAN);
-        for (long[] e : pagemap) {
-            for (long x : e) {
-                b.putLong(x);
-            }
-        }
+        ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(pagemapEntries * 8)).order(ByteOrder.LITTLE_ENDIAN);
+        pagemap.forEach((i, e) -> b.putLong((int) (i * 8), e));
         return b.array();
     }
 
+    /** Writes the capture without a pagemap.index; the pagemap is sparse (only its non-zero entries are written). */
     Path write(Path dir) throws IOException {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("maps"), mapsText(), StandardCharsets.ISO_8859_1);
         Files.writeString(dir.resolve("smaps"), smapsText(), StandardCharsets.ISO_8859_1);
         Files.writeString(dir.resolve("status"), statusText(), StandardCharsets.ISO_8859_1);
-        Files.write(dir.resolve("pagemap"), pagemapBytes());
+        try (FileChannel ch = FileChannel.open(dir.resolve("pagemap"), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            for (Map.Entry<Long, Long> e : pagemap.entrySet()) {
+                ch.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, e.getValue()), e.getKey() * 8);
+            }
+            if (ch.size() < pagemapEntries * 8) {
+                ch.write(ByteBuffer.allocate(8), pagemapEntries * 8 - 8);
+            }
+        }
+        return dir;
+    }
+
+    /** {@link #write}, and a pagemap.index as a capture writes it: an extent for each occupied entry. */
+    Path writeIndexed(Path dir) throws IOException {
+        PagemapIndex.Builder index = new PagemapIndex.Builder();
+        pagemap.forEach((i, e) -> {
+            if (Pagemap.occupied(e)) {
+                index.add(i, i + 1);
+            }
+        });
+        write(dir);
+        index.write(dir);
         return dir;
     }
 
