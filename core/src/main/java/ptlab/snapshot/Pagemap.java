@@ -170,6 +170,19 @@ public final class Pagemap {
         return (e & OCCUPIED) != 0;
     }
 
+    /** The swap type of PTE markers ({@code SWP_PTE_MARKER}: the top of the 5-bit type space). */
+    public static final int SWAP_TYPE_MARKER = 31;
+
+    /**
+     * Whether a non-present entry is a PTE marker (guard region, uffd-wp on a none PTE) rather
+     * than a swapped or migrating page. {@code pte_to_pagemap_entry} sets PM_SWAP for every
+     * swap-format PTE, markers included, and PM_GUARD_REGION on top for a guard: so the guard
+     * bit decides, or, in a capture made as root (swap type visible), type SWP_PTE_MARKER.
+     */
+    public static boolean isMarker(long e) {
+        return (e & PRESENT) == 0 && ((e & GUARD) != 0 || ((e & SWAPPED) != 0 && swapType(e) == SWAP_TYPE_MARKER));
+    }
+
     /** Swap type (bits 0-4) of a swapped entry. */
     public static int swapType(long e) {
         return (int) (e & 31);

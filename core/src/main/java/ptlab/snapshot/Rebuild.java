@@ -48,7 +48,6 @@ import ptlab.pgtable.ThpMode;
 public final class Rebuild {
     /** HPAGE_PMD_SIZE of the captured machine (x86-64 with 4 KiB pages). */
     static final long CAPTURED_PMD = 2L << 20;
-    private static final int SWAP_TYPE_MARKER = 31;
 
     private final Snapshot snap;
     private final Architecture arch;
@@ -110,10 +109,10 @@ public final class Rebuild {
                     long pe = o.value()[j];
                     if ((pe & Pagemap.PRESENT) != 0) {
                         present++;
-                    } else if ((pe & Pagemap.SWAPPED) != 0) {
-                        swapped++;
-                    } else {
+                    } else if (Pagemap.isMarker(pe)) {
                         markers++;
+                    } else {
+                        swapped++;
                     }
                     pteSpans.add((e.start() + (i << 12)) & -pmd);
                 }
@@ -156,12 +155,12 @@ public final class Rebuild {
                     }
                     if ((pe & Pagemap.PRESENT) != 0) {
                         Restore.presentPage(p, v, va);
-                    } else if ((pe & Pagemap.SWAPPED) != 0) {
+                    } else if (Pagemap.isMarker(pe)) {
+                        // A PTE marker (guard region, uffd-wp on a none PTE): a swap-format entry of the marker type.
+                        Restore.nonPresentEntry(p, va, k.pageTables().format().mkSwap(Pagemap.SWAP_TYPE_MARKER, 1 + (pe >>> 57 & 3)));
+                    } else {
                         long off = Pagemap.swapOffset(pe);
                         Restore.nonPresentEntry(p, va, k.pageTables().format().mkSwap(Pagemap.swapType(pe), off == 0 ? 1 : off));
-                    } else {
-                        // A PTE marker (guard region, uffd-wp on a none PTE): a swap-format entry of a reserved type.
-                        Restore.nonPresentEntry(p, va, k.pageTables().format().mkSwap(SWAP_TYPE_MARKER, 1 + (pe >>> 57 & 3)));
                     }
                 }
             }
