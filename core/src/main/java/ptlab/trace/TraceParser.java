@@ -100,8 +100,10 @@ public final class TraceParser {
                         }
                         thp = w.equals("thp") ? 1 : -1;
                     } else {
-                        protSeen = dup(file, line, protSeen, w);
+                        // The word must be a protection before it can be a second one: an unknown
+                        // word is reported as such, not as a conflict with the protection before it.
                         prot = prot(file, line, w);
+                        protSeen = dup(file, line, protSeen, w);
                     }
                 }
                 return new TraceOp.Mmap(line, num(file, line, t[1], "address"), num(file, line, t[2], "length"), prot, shared, thp);

@@ -95,6 +95,13 @@ class ReplayTest {
                 .hasMessage("x.trace:1: bad address '0x10zz'");
         assertThatThrownBy(() -> TraceParser.parse("x.trace", new StringReader("\n\nmunmap 0x1001 4K\n")))
                 .hasMessage("x.trace:3: address 0x1001 is not aligned to a 4 KiB page");
+        // An unknown word after a protection is a bad word, not a second protection.
+        assertThatThrownBy(() -> TraceParser.parse("x.trace", new StringReader("mmap 0x1000 4K rw bogus\n")))
+                .hasMessage("x.trace:1: bad protection 'bogus' (none, or letters r, w, x)");
+        assertThatThrownBy(() -> TraceParser.parse("x.trace", new StringReader("mmap 0x1000 4K shared rw bogus\n")))
+                .hasMessage("x.trace:1: bad protection 'bogus' (none, or letters r, w, x)");
+        assertThatThrownBy(() -> TraceParser.parse("x.trace", new StringReader("mmap 0x1000 4K rw r\n")))
+                .hasMessage("x.trace:1: 'r' conflicts with an earlier word of the same kind");
     }
 
     @Test
