@@ -34,7 +34,7 @@
  *     leaves finished splits in place (as Linux), which keep every translation.</li>
  * </ul>
  *
- * <p>This package may use arch, cpu, phys, pgtable, walk and mm (for {@code Kernel} and
- * {@code Errno}); only cli and tests use it.
+ * <p>This package may use arch, cpu, events, phys, pgtable, walk and mm (for {@code Kernel} and
+ * {@code Errno}); only sim, cli and tests use it.
  */
 package ptlab.kmap;

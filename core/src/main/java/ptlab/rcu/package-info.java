@@ -15,6 +15,7 @@
  * {@code PageTables.pteFreeDefer} ({@code pte_free_defer}, {@code tlb_remove_table}): the only way a
  * table that was ever reachable returns to the allocator.
  *
- * <p>This package may import {@code cpu} only ({@code DESIGN.md}: rcu sits below pgtable).
+ * <p>This package may import {@code cpu} and {@code events} (the grace-period tracepoint) only
+ * ({@code DESIGN.md}: rcu sits below pgtable).
  */
 package ptlab.rcu;
