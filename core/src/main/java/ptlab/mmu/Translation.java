@@ -4,8 +4,8 @@ import ptlab.arch.Level;
 
 /**
  * The typed outcome of one translation. The hot-loop form is {@link CpuMmu#translatePa}, a
- * {@code long} that is the physical address or a negative fault word; {@link #ofRaw} turns
- * that word into this type.
+ * {@code long} that is the physical address or a negative fault word; {@link CpuMmu#translate}
+ * returns the same outcome as this type.
  */
 public sealed interface Translation permits Translation.Mapped, Translation.Fault {
 
