@@ -35,7 +35,8 @@ final class CheckCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--ram", defaultValue = "4G", description = "Simulated RAM, 256M to 1T (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--ram", defaultValue = "4G", description = "Simulated RAM, 256M to 1T, and at most what the linear map of each "
+            + "architecture run holds (32G on arm64-16k-36, 84G on riscv-sv39, 256G on arm64-4k-39) (default: ${DEFAULT-VALUE}).")
     String ram;
 
     @Override

@@ -39,7 +39,8 @@ final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--arch", description = "Architecture, or 'all' for every one (default: ${DEFAULT-VALUE}).", defaultValue = "all")
     String arch;
 
-    @Option(names = "--cpus", description = "Simulated CPUs for parallel steps and stop_machine, 2 to 64 (default: ${DEFAULT-VALUE}).",
+    @Option(names = "--cpus", description = "Simulated CPUs of the kernel side (stop_machine parks them, kernel TLB flushes reach them), "
+            + "2 to 64 (default: ${DEFAULT-VALUE}); 'parallel N' and 'walkers N' steps run on CPUs of their own.",
             defaultValue = "4")
     int cpus;
 
@@ -47,7 +48,9 @@ final class SimulateCommand implements Callable<Integer> {
             defaultValue = "1")
     long seed;
 
-    @Option(names = "--ram", description = "Simulated RAM, 256M to 1T, e.g. 4G or 512M (default: ${DEFAULT-VALUE}).", defaultValue = "4G")
+    @Option(names = "--ram", description = "Simulated RAM, 256M to 1T, e.g. 4G or 512M, and at most what the linear map of "
+            + "each architecture run holds (32G on arm64-16k-36, 84G on riscv-sv39, 256G on arm64-4k-39) (default: ${DEFAULT-VALUE}).",
+            defaultValue = "4G")
     String ram;
 
     @Option(names = "--check-every", paramLabel = "N",
