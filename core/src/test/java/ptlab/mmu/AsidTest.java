@@ -276,6 +276,9 @@ class AsidTest {
         java.util.concurrent.atomic.AtomicReference<String> wrong = new java.util.concurrent.atomic.AtomicReference<>();
         List<Thread> threads = new ArrayList<>();
         List<CpuMmu> cpus = new java.util.concurrent.CopyOnWriteArrayList<>();
+        // The flushes start once every CPU runs: on a loaded machine a thread may start after
+        // 3000 mprotects with no CPU online to wait for (25 ms once the JIT is warm) are done.
+        java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(3);
         for (int c = 0; c < 3; c++) {
             SimCpu sc = new SimCpu(c);
             long seed = c;
@@ -295,17 +298,20 @@ class AsidTest {
                                         + Long.toHexString(own.get(i)));
                             }
                         }
+                        running.countDown();
                         if (r.nextInt(4) == 0) {
                             cpu.leave();
                         }
                     }
                 } finally {
+                    running.countDown();
                     cpu.leave();
                 }
             }, "asid-cpu" + c);
             threads.add(t);
             t.start();
         }
+        assertThat(running.await(60, java.util.concurrent.TimeUnit.SECONDS)).as("every CPU runs").isTrue();
         java.util.SplittableRandom r = new java.util.SplittableRandom(99);
         for (int n = 0; n < 3000 && wrong.get() == null; n++) {
             Process p = ps.get(r.nextInt(ps.size()));
