@@ -59,18 +59,26 @@ final class HelpCommand implements CommandLine.IHelpCommandInitializable2, Calla
      */
     static CommandLine resolve(CommandLine from, List<String> names) {
         CommandLine at = from;
-        List<String> path = pathOf(from);
         for (String name : names) {
-            String parentPath = String.join(" ", path);
-            path.add(name);
             CommandLine next = at.getSubcommands().get(name);
             if (next == null) {
-                throw new CommandLine.ParameterException(at, "unknown command '" + String.join(" ", path) + "' ("
-                        + alternatives(at, parentPath) + ")");
+                throw new CommandLine.ParameterException(at, unknownCommand(at, name));
             }
             at = next;
         }
         return at;
+    }
+
+    /**
+     * {@code unknown command 'PATH' (...)}: {@code name} is not a subcommand of {@code at}; PATH
+     * is the command names from below the root to {@code name}, then the subcommands of
+     * {@code at} (or that it has none). Also Main's message for {@code ptlab snapshot bogus}.
+     */
+    static String unknownCommand(CommandLine at, String name) {
+        List<String> path = pathOf(at);
+        String parentPath = String.join(" ", path);
+        path.add(name);
+        return "unknown command '" + String.join(" ", path) + "' (" + alternatives(at, parentPath) + ")";
     }
 
     /** The subcommand names that lead from the root to {@code cmd} (none for the root). */

@@ -2,6 +2,7 @@ package ptlab.cli;
 
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 import java.util.concurrent.Callable;
@@ -81,9 +82,13 @@ public final class Main implements Callable<Integer> {
         });
         cl.setParameterExceptionHandler((ex, a) -> {
             String msg = ex.getMessage();
-            if (ex instanceof CommandLine.UnmatchedArgumentException && ex.getCommandLine() == cl && a.length > 0
-                    && !a[0].startsWith("-") && !SUBCOMMANDS.containsKey(a[0])) {
-                msg = "unknown command '" + a[0] + "' (" + String.join(", ", SUBCOMMANDS.keySet()) + ")";
+            CommandLine at = ex.getCommandLine();
+            if (ex instanceof CommandLine.UnmatchedArgumentException && !at.getSubcommands().isEmpty()) {
+                // A word where a subcommand goes ('ptlab bogus', 'ptlab snapshot bogus'): name the command level's choices.
+                List<String> unmatched = ((CommandLine.UnmatchedArgumentException) ex).getUnmatched();
+                if (!unmatched.isEmpty() && !unmatched.get(0).startsWith("-") && !at.getSubcommands().containsKey(unmatched.get(0))) {
+                    msg = HelpCommand.unknownCommand(at, unmatched.get(0));
+                }
             }
             ex.getCommandLine().getErr().println("ptlab: " + msg);
             ex.getCommandLine().getErr().flush();

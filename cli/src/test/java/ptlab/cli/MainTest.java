@@ -158,6 +158,7 @@ class MainTest {
             assertThat(r.out()).as(String.join(" ", cmd)).startsWith("ptlab ");
         }
         badInput(run("nosuch"), "unknown command 'nosuch' (help, simulate, replay, arch, dump, snapshot, check)");
+        badInput(run("snapshot", "bogus"), "unknown command 'snapshot bogus' (help, capture, analyze)");
         Run help = run("snapshot", "help", "capture");
         assertThat(help.status()).isZero();
         assertThat(help.out()).startsWith("Usage: ptlab snapshot capture");
