@@ -49,7 +49,7 @@ final class CheckCommand implements Callable<Integer> {
         String name = scenario == null ? Scenarios.DEFAULT_NAME : scenario.toString();
         int total = 0;
         for (Architecture a : archs) {
-            SimReport r = new Simulation(KernelConfig.of(a).withRam(ramBytes), 4, seed, 1).run(steps, i -> { });
+            SimReport r = SimulateCommand.run(name, a, new Simulation(KernelConfig.of(a).withRam(ramBytes), 4, seed, 1), steps, i -> { });
             out.printf("%s on %s: %d steps, %d checker runs, %d violation(s)%n", name, a.name(), steps.size(), r.counters().checks(),
                     r.violations().size());
             for (Violation v : r.violations()) {

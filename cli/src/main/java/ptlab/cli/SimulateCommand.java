@@ -20,6 +20,7 @@ import ptlab.sim.Scenarios;
 import ptlab.sim.SimHtml;
 import ptlab.sim.SimReport;
 import ptlab.sim.Simulation;
+import ptlab.sim.SimulationException;
 import ptlab.sim.Step;
 
 /**
@@ -112,7 +113,7 @@ final class SimulateCommand implements Callable<Integer> {
                 Architecture a = archs.get(ai);
                 KernelConfig cfg = KernelConfig.of(a).withRam(ramBytes);
                 long base = (long) ai * steps.size();
-                SimReport r = new Simulation(cfg, cpus, seed, checkEvery).run(steps, i -> progress.update(base + i, a.name()));
+                SimReport r = run(name, a, new Simulation(cfg, cpus, seed, checkEvery), steps, i -> progress.update(base + i, a.name()));
                 reports.add(r);
                 row(out, r);
                 violations += r.violations().size();
@@ -149,6 +150,19 @@ final class SimulateCommand implements Callable<Integer> {
     }
 
     /** {@code --arch}: one architecture by name, or {@code all} of them. */
+    /**
+     * Runs {@code steps} on one architecture; a step that cannot run as written names the
+     * scenario and the architecture before its line ({@code my.scn on x86_64-4l: line 2: ...}),
+     * as parse errors name the file: the header is printed by then, and several may run.
+     */
+    static SimReport run(String scenario, Architecture a, Simulation sim, List<Step> steps, java.util.function.Consumer<Integer> progress) {
+        try {
+            return sim.run(steps, progress);
+        } catch (SimulationException e) {
+            throw new SimulationException(scenario + " on " + a.name() + ": " + e.getMessage(), e);
+        }
+    }
+
     static List<Architecture> architectures(String name) {
         return name.equals("all") ? new ArrayList<>(Architectures.all()) : List.of(Architectures.byName(name));
     }

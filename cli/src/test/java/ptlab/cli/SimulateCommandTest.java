@@ -30,6 +30,16 @@ class SimulateCommandTest {
         assertThat(r.err()).isEqualTo("ptlab: " + s + ":4: unknown step 'tuoch' (boot, split-linear, hotadd, walkers, process, use, fork, "
                 + "exit, parallel, check, or a trace operation)\n");
         assertThat(MainTest.run("simulate", "--scenario", dir.resolve("none").toString()).err()).contains("none: no such file");
+        // Found only when its step runs (hotadd may grow RAM first): the scenario and architecture before the line.
+        Path late = dir.resolve("late.scenario");
+        Files.writeString(late, "boot\nsplit-linear 0x200000000 4K\n");
+        String lateErr = "ptlab: " + late + " on x86_64-4l: line 2: split-linear range 0x200000000 + 0x1000 is not inside RAM (0x100000000 bytes)\n";
+        MainTest.Run sim = MainTest.run("simulate", "--quiet", "--scenario", late.toString(), "--arch", "x86_64-4l", "--ram", "4G");
+        assertThat(sim.status()).isEqualTo(2);
+        assertThat(sim.err()).isEqualTo(lateErr);
+        MainTest.Run chk = MainTest.run("check", "--scenario", late.toString(), "--arch", "x86_64-4l", "--ram", "4G");
+        assertThat(chk.status()).isEqualTo(2);
+        assertThat(chk.err()).isEqualTo(lateErr);
         assertThat(MainTest.run("simulate", "--ram", "lots").status()).isEqualTo(2);
         assertThat(MainTest.run("simulate", "--arch", "vax").status()).isEqualTo(2);
     }
