@@ -21,7 +21,7 @@ public final class MmuCpuTime {
         long sink = 0;
         int ops = args.length > 0 ? Integer.parseInt(args[0]) : 200_000;
         for (int round = 0; round < 4; round++) {
-            long[] t = new long[5];
+            long[] t = new long[6];
             long t0 = mx.getCurrentThreadCpuTime();
             for (int i = 0; i < ops; i++) {
                 sink += b.tlbHit();
@@ -43,10 +43,14 @@ public final class MmuCpuTime {
                 sink += b.random1GiBHashMap();
             }
             t[4] = mx.getCurrentThreadCpuTime();
-            String[] names = {"tlbHit", "tlbMissWalk4Level", "random1GiB4K", "random1GiBThp", "random1GiBHashMap"};
+            for (int i = 0; i < ops; i++) {
+                sink += b.random1GiB4KEmulatorTlb();
+            }
+            t[5] = mx.getCurrentThreadCpuTime();
+            String[] names = {"tlbHit", "tlbMissWalk4Level", "random1GiB4K", "random1GiBThp", "random1GiBHashMap", "random1GiB4KEmulatorTlb"};
             StringBuilder line = new StringBuilder(round < 3 ? "warmup " : "cpu-ns/translation ");
             long prev = t0;
-            for (int j = 0; j < 5; j++) {
+            for (int j = 0; j < t.length; j++) {
                 line.append(names[j]).append('=').append(String.format("%.2f", (double) (t[j] - prev) / ops / MmuBench.BATCH)).append(' ');
                 prev = t[j];
             }
