@@ -40,6 +40,7 @@ class StaleTlbTest {
         "thpSplit,false", "thpSplit,true",
         "thpZap,false", "thpZap,true",
         "thpSplitVma,false", "thpSplitVma,true",
+        "thpFork,false", "thpFork,true",
     })
     void operationFlushes(String op, boolean drop) {
         Kernel k = checked.kernel(KernelConfig.defaults().withRam(1L << 30));
@@ -104,6 +105,10 @@ class StaleTlbTest {
                 // else flushes: the split's own flush after pmdp_invalidate must drop the huge
                 // TLB entry, or it stays cached beside the new PTEs (an entry of another size).
                 return p -> assertEquals(Errno.OK, p.madvise(BASE + 4096, 4096, Advice.NOHUGEPAGE));
+            case "thpFork":
+                // copy_huge_pmd write-protects the parent's huge PMD: its flush must drop the
+                // writable huge TLB entry, or the parent writes to the page the child shares.
+                return p -> p.fork("child");
             default:
                 return p -> assertEquals(Errno.OK, p.munmap(BASE, HUGE));
         }
