@@ -3,6 +3,10 @@ package ptlab.mmu;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.AbstractQueuedSynchronizer;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -10,6 +14,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 import ptlab.arch.Level;
 import ptlab.check.CheckedKernels;
+import ptlab.cpu.SimCpu;
+import ptlab.cpu.SpinLock;
 import ptlab.cpu.Violation;
 import ptlab.mm.Advice;
 import ptlab.mm.Errno;
@@ -69,6 +75,74 @@ class FreedFrameCheckTest {
         assertThat(k.pageTables().allocator().frees()).as("the operation freed data pages").isGreaterThan(freesBefore);
         assertThat(k.log().snapshot()).isEmpty();
         cpu.leave();
+    }
+
+    /**
+     * {@code wp_page_copy}: the COW fault decides to copy while the page is shared (after fork),
+     * but the other mapping may go before it takes the PTE lock; its put of the old page is then
+     * the last one and frees it. The old PTE must be cleared and flushed before that put
+     * ({@code ptep_clear_flush}, then {@code folio_put}), or the frame is freed while the
+     * faulting CPU still caches it. The interleaving is forced: the test holds the parent's PTE
+     * lock while the fault (already past its lockless peek and its allocation) waits for it and
+     * the child unmaps its copy.
+     */
+    @Test
+    void aCowCopyWhoseOldPageLostItsOtherMappingFreesItAfterTheFlush() throws Exception {
+        Kernel k = checked.kernel(KernelConfig.defaults().withRam(1L << 30));
+        Process p = k.newProcess("p");
+        assertThat(p.mmap(BASE, 4096, 3, false)).isEqualTo(Errno.OK);
+        assertThat(p.touch(BASE, 4096, true)).isEqualTo(Errno.OK);
+        Process c = p.fork("c"); // the page is shared, read-only in both, refcount 2
+        PageDesc pte = k.installer().lookup(p.mm(), BASE, Level.PTE);
+        long oldPfn = k.pageTables().format().outputAddress(Level.PTE,
+                PageTables.read(pte, k.pageTables().geometry().index(Level.PTE, BASE))) >>> 12;
+        SpinLock ptl = k.pageTables().pteLockptr(p.mm(), pte);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        CountDownLatch cached = new CountDownLatch(1);
+        Thread faulter = new Thread(() -> {
+            try {
+                CpuMmu cpu = k.mmu().attach(SimCpu.current());
+                cpu.switchMm(p.mm());
+                assertThat(Translation.isFault(cpu.translatePa(BASE, AccessKind.READ, Privilege.USER))).isFalse(); // cached read-only
+                cached.countDown();
+                assertThat(p.touch(BASE, 4096, true)).isEqualTo(Errno.OK); // the COW fault: copies, waits for the PTE lock
+                cpu.leave();
+            } catch (Throwable t) {
+                failure.set(t);
+                cached.countDown();
+            }
+        }, "cow-fault");
+        faulter.setDaemon(true);
+        ptl.lock();
+        try {
+            faulter.start();
+            cached.await();
+            // Wait until the fault is parked on the PTE lock (pte_offset_map_lock): past its peek and allocation.
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (!(LockSupport.getBlocker(faulter) instanceof AbstractQueuedSynchronizer)) {
+                assertThat(faulter.isAlive()).as("the fault must wait for the PTE lock the test holds").isTrue();
+                assertThat(System.nanoTime()).as("the fault reaches the PTE lock").isLessThan(deadline);
+                Thread.sleep(1);
+            }
+            Thread unmapper = new Thread(() -> {
+                try {
+                    assertThat(c.munmap(BASE, 4096)).isEqualTo(Errno.OK);
+                } catch (Throwable t) {
+                    failure.set(t);
+                }
+            }, "child-munmap");
+            unmapper.start(); // the child's mapping goes: the old page is now the parent's alone
+            unmapper.join();
+            assertThat(k.pageTables().allocator().isFree(oldPfn)).isFalse();
+        } finally {
+            ptl.unlock();
+        }
+        faulter.join();
+        assertThat(failure.get()).isNull();
+        assertThat(k.pageTables().allocator().isFree(oldPfn)).as("the copy's put of the old page was the last").isTrue();
+        assertThat(k.log().snapshot()).isEmpty();
+        c.exit();
+        p.exit();
     }
 
     /** The negative control: a page freed while a CPU still caches it is reported, naming the frame. */
