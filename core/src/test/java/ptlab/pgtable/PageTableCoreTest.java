@@ -7,6 +7,9 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.AbstractQueuedSynchronizer;
+import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -19,6 +22,7 @@ import ptlab.arch.PageProt;
 import ptlab.check.CheckedKernels;
 import ptlab.check.Checker;
 import ptlab.cpu.SimCpu;
+import ptlab.cpu.SpinLock;
 import ptlab.cpu.Violation;
 import ptlab.phys.PageDesc;
 import ptlab.range.PageRanges;
@@ -281,6 +285,65 @@ class PageTableCoreTest {
         System.out.printf("install race %-13s %d rounds x %d CPUs: %d races lost (loser freed its table)%n",
                 arch, rounds, threads, pt.stats().installRacesLost());
         r.teardown(mm);
+    }
+
+    /**
+     * {@code pmd_install} publishes a PTE table under {@code pmd_lock}: the lock a huge fault
+     * holds from its {@code pmd_none} check to {@code set_pmd_at} (and a zap or collapse holds
+     * while it changes the PMD). While the test holds it, as a huge fault would, an install of
+     * the same entry must wait, then find the leaf and free its table. Under another lock
+     * ({@code page_table_lock}) both would see a none PMD and one store would overwrite the
+     * other: a leaked table, or a leaked THP and deposit.
+     */
+    @ParameterizedTest
+    @MethodSource("archs")
+    void pmdInstallWaitsForThePmdLockAHugeFaultHolds(String arch) throws Exception {
+        KernelConfig c = KernelConfig.of(Architectures.byName(arch));
+        Level pmdLevel = c.arch().geometry().holder(Level.PMD);
+        Assumptions.assumeTrue(c.pmdTablesHavePtlock() && c.arch().geometry().leafAllowed(pmdLevel),
+                "split PMD locks and PMD leaves");
+        PageTables pt = tables(c);
+        Installer ins = new Installer(pt);
+        Mm mm = pt.newMm("u", MmKind.USER);
+        long va = RangeFixture.userVa(pt.arch());
+        PageDesc pmdTable = ins.walkAlloc(mm, va, pmdLevel, null);
+        int idx = pt.geometry().index(pmdLevel, va);
+        long frames = pt.allocator().allocatedFrames();
+        long nr = pt.stats().nrPagetable();
+        long bytes = mm.pgtablesBytes();
+        AtomicReference<Object> installed = new AtomicReference<>();
+        Thread installer = new Thread(() -> {
+            try {
+                PageDesc t = ins.install(mm, pmdTable, idx, pmdLevel, Level.PTE, null);
+                installed.set(t == null ? "leaf" : t);
+            } catch (Throwable e) {
+                installed.set(e);
+            }
+        }, "pmd_install");
+        installer.setDaemon(true);
+        long leaf = pt.format().mkLeaf(pmdLevel, pt.geometry().entrySize(pmdLevel) * 4, PageProt.USER_RW);
+        SpinLock pml = pt.pmdLockptr(mm, pmdTable);
+        pml.lock();
+        try {
+            installer.start();
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (installer.isAlive() && !(LockSupport.getBlocker(installer) instanceof AbstractQueuedSynchronizer)) {
+                assertThat(System.nanoTime() - deadline).as("the install reaches its lock").isNegative();
+                Thread.sleep(1);
+            }
+            assertThat(PageTables.read(pmdTable, idx)).as("an install while pmd_lock is held elsewhere").isZero();
+            PageTables.write(pmdTable, idx, leaf); // the huge fault's set_pmd_at, still under pmd_lock
+        } finally {
+            pml.unlock();
+        }
+        installer.join();
+        assertThat(installed.get()).as("the install found the leaf and backed off").isEqualTo("leaf");
+        assertThat(PageTables.read(pmdTable, idx)).isEqualTo(leaf);
+        PageTables.write(pmdTable, idx, 0L); // the stand-in leaf maps no frame of this machine
+        assertThat(pt.allocator().allocatedFrames()).as("the loser freed its table").isEqualTo(frames);
+        assertThat(pt.stats().nrPagetable()).isEqualTo(nr);
+        assertThat(mm.pgtablesBytes()).isEqualTo(bytes);
+        new PageRanges(pt).teardown(mm);
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
