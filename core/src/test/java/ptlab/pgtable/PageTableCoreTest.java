@@ -1,6 +1,7 @@
 package ptlab.pgtable;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -24,6 +25,7 @@ import ptlab.check.Checker;
 import ptlab.cpu.SimCpu;
 import ptlab.cpu.SpinLock;
 import ptlab.cpu.Violation;
+import ptlab.phys.OutOfMemoryException;
 import ptlab.phys.PageDesc;
 import ptlab.range.PageRanges;
 import ptlab.range.RangeFixture;
@@ -284,6 +286,40 @@ class PageTableCoreTest {
         assertThat(mm.pgtablesBytes()).isZero();
         System.out.printf("install race %-13s %d rounds x %d CPUs: %d races lost (loser freed its table)%n",
                 arch, rounds, threads, pt.stats().installRacesLost());
+        r.teardown(mm);
+    }
+
+    /**
+     * {@code ALLOC_SPLIT_PTLOCKS}: {@code ptlock_alloc} can fail, and then the table's ctor
+     * fails, the page goes straight back to the allocator (no dtor), nothing is counted, and the
+     * operation that needed the table gets ENOMEM and rolls back. Fails the allocation of a PTE
+     * table directly and inside a range map, and checks the frames.
+     */
+    @ParameterizedTest
+    @MethodSource("archs")
+    void aFailedPtlockAllocFreesTheTablePageAndCountsNothing(String arch) {
+        PageTables pt = tables(KernelConfig.of(Architectures.byName(arch)).withPtlocks(true, true, true));
+        PageRanges r = new PageRanges(pt);
+        Mm mm = pt.newMm("u", MmKind.USER);
+        long va = RangeFixture.userVa(pt.arch());
+        long page = pt.geometry().pageSize();
+        long frames = pt.allocator().allocatedFrames();
+        long nr = pt.stats().nrPagetable();
+        long ctors = pt.stats().ctorCalls(Level.PTE);
+        pt.allocator().faultInjector().failSite("ptlock_alloc");
+        try {
+            assertThatThrownBy(() -> pt.allocTable(mm, mm, Level.PTE, "pte_alloc_one")).isInstanceOf(OutOfMemoryException.class);
+            assertThat(pt.allocator().allocatedFrames()).as("the table page of a failed ctor is freed").isEqualTo(frames);
+            assertThatThrownBy(() -> r.map(mm, va, 0x100000L * page, page, page, PageProt.USER_RW)).isInstanceOf(OutOfMemoryException.class);
+        } finally {
+            pt.allocator().faultInjector().reset();
+        }
+        assertThat(pt.stats().ctorFailures()).isPositive();
+        assertThat(pt.allocator().allocatedFrames()).as("the failed map rolled back").isEqualTo(frames);
+        assertThat(pt.stats().nrPagetable()).isEqualTo(nr);
+        assertThat(pt.stats().ctorCalls(Level.PTE)).isEqualTo(ctors);
+        assertThat(mm.pgtablesBytes()).isZero();
+        r.map(mm, va, 0x100000L * page, page, page, PageProt.USER_RW); // and it works once the lock can be had
         r.teardown(mm);
     }
 
