@@ -130,6 +130,7 @@ final class DifferentialTest {
 
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         List<Integer> failing = new ArrayList<>();
+        List<Integer> noisy = new ArrayList<>();
         Map<String, List<Comparison>> byKind = new LinkedHashMap<>();
         long start = System.nanoTime();
         long replayNanos = 0;
@@ -144,7 +145,9 @@ final class DifferentialTest {
                 long r0 = System.nanoTime();
                 Comparison c = Comparison.of(traces.get(j), k);
                 replayNanos += System.nanoTime() - r0;
-                if (!c.matches()) {
+                if (!c.matches() && kernelAgreesOnRerun(c)) {
+                    noisy.add(indices.get(j));
+                } else if (!c.matches()) {
                     failing.add(indices.get(j));
                     byKind.computeIfAbsent(c.signature(), x -> new ArrayList<>()).add(c);
                 }
@@ -156,6 +159,10 @@ final class DifferentialTest {
         long wall = System.nanoTime() - start;
         System.out.printf("DifferentialTest.randomTraces: %d traces, %d mismatching, %.1f s wall (kernel and ptlab overlapped), ptlab replay %.1f s%n",
                 traces.size(), failing.size(), wall / 1e9, replayNanos / 1e9);
+        if (!noisy.isEmpty()) {
+            System.out.printf("DifferentialTest.randomTraces: %d trace(s) differed once and matched on a kernel rerun (kernel-side noise), indices %s%n",
+                    noisy.size(), noisy);
+        }
         if (failing.isEmpty()) {
             return;
         }
@@ -191,9 +198,29 @@ final class DifferentialTest {
 
     /* ---- Helpers ---- */
 
-    /** Fails with a shrunk, side-by-side report if {@code c} mismatches. */
+    /**
+     * Whether the kernel, run again on a mismatching trace (up to {@value #KERNEL_RERUNS}
+     * times), prints ptlab's lines: the first kernel run was noise (a THP allocation that failed
+     * under fragmentation: a fault that fell back to small pages, MADV_COLLAPSE's ENOMEM), and
+     * ptlab's answer is one the kernel gives. Seen in a full core run on this machine: 2 of 200
+     * traces with 'madvise collapse' where the kernel said err=12 once and not on rerun.
+     */
+    private static boolean kernelAgreesOnRerun(Comparison c) {
+        for (int i = 0; i < KERNEL_RERUNS; i++) {
+            if (Comparison.of(c.trace(), KernelOracle.run(c.trace().text())).matches()) {
+                System.out.println("DifferentialTest: " + c.trace().name() + " matched on kernel rerun " + (i + 1) + " (first kernel run: "
+                        + c.headline() + ")");
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static final int KERNEL_RERUNS = 2;
+
+    /** Fails with a shrunk, side-by-side report if {@code c} mismatches, unless a kernel rerun agrees with ptlab. */
     private static void check(Comparison c, String what) {
-        if (!c.matches()) {
+        if (!c.matches() && !kernelAgreesOnRerun(c)) {
             fail(what + " differs from the kernel: " + c.headline() + "\n" + shrinkReport(c));
         }
     }
