@@ -75,7 +75,14 @@ public final class SplitPool implements PgtableAllocFn {
             return new TableAlloc.Failed("split pool exhausted after " + count + " tables");
         }
         long pfn = pfns[idx++];
-        return new TableAlloc.Table(pt.adoptTable(pt.initMm(), pt.initMm(), level, pfn, true));
+        try {
+            return new TableAlloc.Table(pt.adoptTable(pt.initMm(), pt.initMm(), level, pfn, true));
+        } catch (ptlab.phys.OutOfMemoryException e) {
+            // The ctor failed (ptlock_alloc, where init_mm tables get dynamic ptlocks): the page
+            // goes back now, as freeLeftovers would have freed it unused; the split unwinds on Failed.
+            pt.allocator().free(pfn, 0);
+            return new TableAlloc.Failed(e.getMessage());
+        }
     }
 
     public int count() {
