@@ -41,7 +41,10 @@ class LiveSnapshotTest {
             Analysis a = Helpers.captureAndAnalyze(Long.toString(c.pid()), tmp.resolve("cap"));
             long diff = (a.rebuilt().snapshot().status().vmPteKb() << 10) - a.pgtablesBytes();
             // Negative control: the helper left one PTE table with no page; the snapshot cannot show it.
-            assertThat(diff).as(TextReport.verdictLine(a)).isEqualTo(4096);
+            // At least that one: the process's own start-up can leave another emptied table
+            // (seen once in a full run here: 8192, then 4096 on six reruns).
+            assertThat(diff).as(TextReport.verdictLine(a)).isGreaterThanOrEqualTo(4096);
+            assertThat(diff % 4096).as("whole tables").isZero();
             assertThat(a.verdict()).isEqualTo(Analysis.Verdict.EXPLAINED);
             assertThat(TextReport.verdictLine(a)).contains("no present or swapped page");
         }
