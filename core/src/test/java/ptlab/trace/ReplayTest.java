@@ -87,21 +87,21 @@ class ReplayTest {
 
     @Test
     void badInputNamesFileAndLine() {
-        assertThatThrownBy(() -> TraceParser.parse("x.trace", new StringReader("mmap 0x1000 4K\nfrobnicate 1 2\n")))
-                .isInstanceOf(TraceSyntaxException.class).hasMessage("x.trace:2: unknown operation 'frobnicate' (mmap, touch, munmap, mprotect, madvise, fork)");
+        parseFails("mmap 0x1000 4K\nfrobnicate 1 2\n", "x.trace:2: unknown operation 'frobnicate' (mmap, touch, munmap, mprotect, madvise, fork)");
         assertThatThrownBy(() -> TraceParser.parse("x.trace", new StringReader("touch 0x1000\n")))
                 .hasMessageStartingWith("x.trace:1: touch: missing argument");
-        assertThatThrownBy(() -> TraceParser.parse("x.trace", new StringReader("munmap 0x10zz 4K\n")))
-                .hasMessage("x.trace:1: bad address '0x10zz'");
-        assertThatThrownBy(() -> TraceParser.parse("x.trace", new StringReader("\n\nmunmap 0x1001 4K\n")))
-                .hasMessage("x.trace:3: address 0x1001 is not aligned to a 4 KiB page");
+        parseFails("munmap 0x10zz 4K\n", "x.trace:1: bad address '0x10zz'");
+        parseFails("\n\nmunmap 0x1001 4K\n", "x.trace:3: address 0x1001 is not aligned to a 4 KiB page");
         // An unknown word after a protection is a bad word, not a second protection.
-        assertThatThrownBy(() -> TraceParser.parse("x.trace", new StringReader("mmap 0x1000 4K rw bogus\n")))
-                .hasMessage("x.trace:1: bad protection 'bogus' (none, or letters r, w, x)");
-        assertThatThrownBy(() -> TraceParser.parse("x.trace", new StringReader("mmap 0x1000 4K shared rw bogus\n")))
-                .hasMessage("x.trace:1: bad protection 'bogus' (none, or letters r, w, x)");
-        assertThatThrownBy(() -> TraceParser.parse("x.trace", new StringReader("mmap 0x1000 4K rw r\n")))
-                .hasMessage("x.trace:1: 'r' conflicts with an earlier word of the same kind");
+        parseFails("mmap 0x1000 4K rw bogus\n", "x.trace:1: bad protection 'bogus' (none, or letters r, w, x)");
+        parseFails("mmap 0x1000 4K shared rw bogus\n", "x.trace:1: bad protection 'bogus' (none, or letters r, w, x)");
+        parseFails("mmap 0x1000 4K rw r\n", "x.trace:1: 'r' conflicts with an earlier word of the same kind");
+    }
+
+    /** Parsing {@code text} as x.trace fails with exactly {@code message}. */
+    private static void parseFails(String text, String message) {
+        assertThatThrownBy(() -> TraceParser.parse("x.trace", new StringReader(text)))
+                .isInstanceOf(TraceSyntaxException.class).hasMessage(message);
     }
 
     @Test
