@@ -323,7 +323,7 @@ public final class CpuMmu {
      */
     public void switchMm(Mm mm) {
         if (mm != null && mm.isDead()) {
-            throw new IllegalStateException(mm + " has exited: no CPU can switch to it");
+            throw exited(mm);
         }
         Mm target = mm == null ? mmu.pageTables().initMm() : mm;
         MmContext ctx;
@@ -336,7 +336,7 @@ public final class CpuMmu {
             // Its exit() finished after the check above (a caller's bug: Linux pins the mm):
             // init_mm instead, so that current and the ASID tag agree again.
             leaveDeadMm();
-            throw new IllegalStateException(mm + " has exited: no CPU can switch to it");
+            throw exited(mm);
         }
         owner = Thread.currentThread();
         asidTag = (long) ctx.asid << ASID_SHIFT;
@@ -349,8 +349,13 @@ public final class CpuMmu {
             // run the mm and waited for the drain above, or the drain saw its shootdown.
             // Either way the PGD may be gone: run init_mm, as if the switch came first.
             leaveDeadMm();
-            throw new IllegalStateException(mm + " has exited: no CPU can switch to it");
+            throw exited(mm);
         }
+    }
+
+    /** The refusal of a switch to an mm that has exited. */
+    private static IllegalStateException exited(Mm mm) {
+        return new IllegalStateException(mm + " has exited: no CPU can switch to it");
     }
 
     /**
