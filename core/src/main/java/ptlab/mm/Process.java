@@ -46,6 +46,12 @@ public final class Process {
         return mm;
     }
 
+    /** The process's name (its mm's), as messages and test reports show it. */
+    @Override
+    public String toString() {
+        return mm.name();
+    }
+
     public Kernel kernel() {
         return k;
     }

@@ -38,9 +38,10 @@ class ForkCowTest {
         assertThat(mapped(k, p, B).prot().write()).as("writable before the fork").isTrue();
 
         Process c = p.fork("c");
+        assertThat(c).hasToString("c");
         for (Process x : new Process[] {p, c}) {
-            assertThat(mapped(k, x, B).pa()).as("%s shares the page", x.mm()).isEqualTo(pa0);
-            assertThat(mapped(k, x, B).prot().write()).as("%s's PTE is write-protected (COW)", x.mm()).isFalse();
+            assertThat(mapped(k, x, B).pa()).as("%s shares the page", x).isEqualTo(pa0);
+            assertThat(mapped(k, x, B).prot().write()).as("%s's PTE is write-protected (COW)", x).isFalse();
         }
         assertThat(refcount(k, pa0)).as("one reference per mapping").isEqualTo(2);
 
@@ -64,7 +65,7 @@ class ForkCowTest {
 
     private static Translation.Mapped mapped(Kernel k, Process p, long va) {
         Translation t = Translations.translate(k.pageTables(), p.mm(), va);
-        assertThat(t).as("%s at 0x%x", p.mm(), va).isInstanceOf(Translation.Mapped.class);
+        assertThat(t).as("%s at 0x%x", p, va).isInstanceOf(Translation.Mapped.class);
         return (Translation.Mapped) t;
     }
 
