@@ -338,12 +338,9 @@ public final class CpuMmu {
             leaveDeadMm();
             throw exited(mm);
         }
-        owner = Thread.currentThread();
         asidTag = (long) ctx.asid << ASID_SHIFT;
         userRoot = mmu.pageTables().pa(pgd);
-        activeAsid = ctx.asid; // volatile: before the drain, see the protocol notes
-        online = true;
-        drain();
+        goOnline(ctx.asid);
         if (ctx.mm.isDead()) {
             // An exit() raced this switch (a caller's bug: Linux pins the mm): it saw this CPU
             // run the mm and waited for the drain above, or the drain saw its shootdown.
@@ -369,10 +366,16 @@ public final class CpuMmu {
             switchMm(null);
             return;
         }
+        goOnline(cur == null ? 0 : cur.asid); // leave() set activeAsid 0: unchanged without a context
+    }
+
+    /**
+     * The online half of {@code switch_mm}, for switchMm and rejoin: flushers of {@code asid}
+     * wait for this CPU from here, then the drain (the order the protocol notes rely on).
+     */
+    private void goOnline(int asid) {
         owner = Thread.currentThread();
-        if (cur != null) {
-            activeAsid = cur.asid; // volatile: before the drain, as in switchMm
-        }
+        activeAsid = asid; // volatile: before the drain, see the protocol notes
         online = true;
         drain();
     }
