@@ -237,9 +237,7 @@ public final class Mmu {
         }
         for (MmContext c : all) {
             if (!c.valid) {
-                contexts.remove(c.mm, c);
-                byAsid.remove(c.asid, c);
-                usedAsids.clear(c.asid);
+                retire(c);
             }
         }
         rollovers.incrementAndGet();
@@ -247,6 +245,14 @@ public final class Mmu {
         // could wait for a CPU blocked on it in switchMm). Part of the ASID allocator, not of
         // an operation: dropNextFlushes does not drop it.
         post(new FlushRequest(FlushRequest.Kind.ALL, FlushRequest.NO_WAIT, 0, 0));
+    }
+
+    /** Forgets {@code c}: its mm gets a new context at its next switch, its ASID is free. Caller holds {@link #asidLock}. */
+    private void retire(MmContext c) {
+        c.valid = false;
+        contexts.remove(c.mm, c);
+        byAsid.remove(c.asid, c);
+        usedAsids.clear(c.asid);
     }
 
     /** ASID rollovers so far. */
@@ -275,10 +281,7 @@ public final class Mmu {
                 // entries before its next translation or switch_mm. Part of the ASID
                 // allocator, not of an operation: dropNextFlushes does not drop it.
                 post(new FlushRequest(FlushRequest.Kind.MM, c.asid, 0, 0));
-                contexts.remove(c.mm);
-                byAsid.remove(c.asid);
-                usedAsids.clear(c.asid);
-                c.valid = false;
+                retire(c);
                 return c.asid;
             }
         }
