@@ -95,11 +95,19 @@ public final class BuddyAllocator {
         if (injector.shouldFail(site)) {
             return INJECTED;
         }
+        long pfn;
         if (order == 0) {
-            long pfn = pcpOf(cpu).take(this);
-            return pfn >= 0 ? pfn : takeAfterDrain();
+            pfn = pcpOf(cpu).take(this);
+            if (pfn < 0) {
+                pfn = takeAfterDrain();
+            }
+        } else {
+            pfn = takeLocked(order);
         }
-        return takeLocked(order);
+        if (pfn >= 0) {
+            mem.setMovable(pfn, gfp.movable());
+        }
+        return pfn;
     }
 
     /** This allocator's cache on {@code cpu}: the CPU's one-entry memo, else the map. */

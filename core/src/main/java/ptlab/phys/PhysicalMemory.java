@@ -313,6 +313,41 @@ public final class PhysicalMemory {
         return s.order[offset(pfn)];
     }
 
+    /**
+     * Records whether the block just allocated at {@code pfn} is movable user memory. A plain
+     * store: only the allocating CPU names the block until the allocator returns it, and the
+     * audit that reads it runs at a quiescent point.
+     */
+    void setMovable(long pfn, boolean movable) {
+        section(pfn).movable[offset(pfn)] = movable ? (byte) 1 : 0;
+    }
+
+    /** Whether {@code pfn} heads an allocated block that was allocated movable ({@link Gfp#movable}). */
+    public boolean isMovable(long pfn) {
+        return isAllocated(pfn) && section(pfn).movable[offset(pfn)] != 0;
+    }
+
+    /**
+     * Calls {@code f} with the head pfn of every allocated block that was allocated movable
+     * ({@link Gfp#movable}: the data folios of user memory), in pfn order. Sections never
+     * allocated from are skipped. For audits at a quiescent point: it takes no lock.
+     */
+    public void forEachMovableBlock(java.util.function.LongConsumer f) {
+        for (int si = 0; si < sections.length; si++) {
+            Section s = sections[si];
+            if (s == null) {
+                continue;
+            }
+            long base = (long) si << SECTION_SHIFT;
+            int n = (int) Math.min(SECTION_FRAMES, frames - base);
+            for (int off = 0; off < n; off++) {
+                if (s.state[off] == Section.ALLOCATED_HEAD && s.movable[off] != 0) {
+                    f.accept(base + off);
+                }
+            }
+        }
+    }
+
     /** The head of the allocated block (compound page) containing {@code pfn}; -1 if none. */
     public long compoundHead(long pfn) {
         for (int k = 0; k <= BuddyAllocator.MAX_ORDER; k++) {

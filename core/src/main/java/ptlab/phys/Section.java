@@ -26,6 +26,8 @@ final class Section {
     final long[] next;
     final long[] prev;
     final int[] refcount;
+    /** 1 where the block headed here was allocated movable (user data, {@link Gfp#movable}); valid while allocated. */
+    final byte[] movable;
     final PageDesc[] desc;
 
     Section(int frames) {
@@ -34,6 +36,7 @@ final class Section {
         next = new long[frames];
         prev = new long[frames];
         refcount = new int[frames];
+        movable = new byte[frames];
         desc = new PageDesc[frames];
     }
 }
