@@ -47,6 +47,8 @@ public final class Kernel {
     /** The software MMU: every flush below goes through it (additive: the counter is unchanged). */
     final Mmu mmu;
     private int nextPid = 1;
+    /** The live processes ({@code for_each_process}): created by newProcess, gone at exit. */
+    private final java.util.Set<Process> processes = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public Kernel(KernelConfig config) {
         this(config, new ViolationLog(false));
@@ -119,7 +121,35 @@ public final class Kernel {
         synchronized (this) {
             pid = nextPid++;
         }
-        return new Process(this, name == null ? "mm" + pid : name);
+        Process p = new Process(this, name == null ? "mm" + pid : name);
+        processes.add(p);
+        return p;
+    }
+
+    /** Process.exit: the process leaves the task list. */
+    void exited(Process p) {
+        processes.remove(p);
+    }
+
+    /** The live processes, in no particular order. */
+    public java.util.List<Process> processes() {
+        return new java.util.ArrayList<>(processes);
+    }
+
+    /**
+     * The data-folio reference audit: every data folio's reference count equals its mappings
+     * in live processes' VMAs plus its page-cache reference, no mapping points at a free
+     * frame or a table, and no data folio is allocated with nothing holding it (a leak). The
+     * violations (kind {@code page-ref}) are recorded in {@link #log()}, where the invariant
+     * checker reports them, and returned. Call it at a quiescent point only: no operation in
+     * flight on any process (as the checker). See {@link PageRefAudit}.
+     */
+    public java.util.List<ptlab.cpu.Violation> auditPageRefs() {
+        java.util.List<ptlab.cpu.Violation> out = PageRefAudit.run(this, processes());
+        for (ptlab.cpu.Violation v : out) {
+            log.record(v);
+        }
+        return out;
     }
 
     /**

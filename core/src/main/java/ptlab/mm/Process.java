@@ -699,6 +699,7 @@ public final class Process {
             mm.mmapLock().writeUnlock();
         }
         k.pt.destroyMm(mm);
+        k.exited(this);
     }
 
     public boolean exited() {

@@ -154,6 +154,12 @@ final class Shmem {
         huge.clear();
     }
 
+    /** Calls {@code f} with the head pfn of every folio in the cache (each holds one reference for it). */
+    synchronized void forEachFolio(java.util.function.LongConsumer f) {
+        small.values().forEach(f::accept);
+        huge.values().forEach(f::accept);
+    }
+
     /** Whether any page of {@code [base, base + n)} is in the cache. */
     synchronized boolean anyPresent(long base, long n) {
         if (huge.containsKey(hugeBase(base))) {

@@ -308,6 +308,7 @@ public final class Simulation {
         checks++;
         List<Violation> found = walkers.quiesced(() -> {
             List<Violation> all = new ArrayList<>(kernel.mmu().audit()); // stale TLB entries after completed flushes
+            all.addAll(kernel.auditPageRefs()); // data-folio references (walkers only read: no page changes hands)
             all.addAll(walkers.running() ? Checker.check(pt) : Checker.checkDrained(pt)); // drained: rcu_barrier first
             return all;
         });

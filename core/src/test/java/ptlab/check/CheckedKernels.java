@@ -42,6 +42,7 @@ public final class CheckedKernels implements AfterEachCallback {
         List<Violation> all = new ArrayList<>();
         for (Kernel k : kernels) {
             k.mmu().audit(); // stale-TLB audit: its violations land in the log the checker reads
+            k.auditPageRefs(); // data-folio references, likewise
             all.addAll(Checker.checkDrained(k.pageTables())); // rcu_barrier first: deferred frees count
         }
         return all;

@@ -7,16 +7,19 @@ import java.io.StringWriter;
 import java.util.List;
 import java.util.Objects;
 import ptlab.pgtable.KernelConfig;
-import ptlab.trace.Replay;
+import ptlab.check.Checker;
+import ptlab.cpu.Violation;
+import ptlab.trace.Replayer;
+import ptlab.trace.TraceParser;
 
 /**
  * One trace run on both sides: the live kernel ({@link KernelOracle}) and ptlab
- * ({@link Replay#run}), with the step-by-step verdict and a side-by-side rendering.
+ * ({@link Replayer}, as {@code ptlab.trace.Replay#run} does it), with the step-by-step verdict and a side-by-side rendering.
  *
  * @param trace       the trace
  * @param kernel      lines printed by the kernel driver
- * @param replay      lines returned by {@link Replay#run}; empty if it threw
- * @param replayError what {@link Replay#run} threw, or null
+ * @param replay      lines the replay printed; empty if it threw
+ * @param replayError what the replay (or the invariant checks after it) threw, or null
  */
 record Comparison(Trace trace, List<String> kernel, List<String> replay, Throwable replayError) {
     /** The configuration that models this machine's kernel: the defaults with its RAM, sysctls and PKU. */
@@ -32,11 +35,24 @@ record Comparison(Trace trace, List<String> kernel, List<String> replay, Throwab
         return of(trace, KernelOracle.run(trace.text()));
     }
 
-    /** Runs {@code trace} on ptlab and pairs the result with an already known kernel output. */
+    /**
+     * Runs {@code trace} on ptlab and pairs the result with an already known kernel output. After
+     * the last step the page-reference audit runs, then the process exits and the audit and the
+     * invariant checker run again: a violation is a mismatch (thrown as an AssertionError) even
+     * where every printed line agrees with the kernel's.
+     */
     static Comparison of(Trace trace, List<String> kernel) {
         try {
-            List<String> out = Replay.run(trace.name(), new StringReader(trace.text()), CONFIG);
-            return new Comparison(trace, kernel, out == null ? List.of("<Replay.run returned null>") : out, null);
+            Replayer r = new Replayer(CONFIG, trace.name());
+            List<String> out = r.run(TraceParser.parse(trace.name(), new StringReader(trace.text())));
+            r.kernel().auditPageRefs(); // recorded in the log the checker reports
+            r.finish();
+            r.kernel().auditPageRefs();
+            List<Violation> bad = Checker.checkDrained(r.kernel().pageTables());
+            if (!bad.isEmpty()) {
+                throw new AssertionError(bad.size() + " invariant violation(s) after the trace, first: " + bad.subList(0, Math.min(3, bad.size())));
+            }
+            return new Comparison(trace, kernel, out == null ? List.of("<Replayer.run returned null>") : out, null);
         } catch (IOException | RuntimeException | AssertionError | StackOverflowError | LinkageError e) {
             // Anything the replay engine throws is a mismatch to report, not a reason to stop the run.
             return new Comparison(trace, kernel, List.of(), e);
