@@ -6,8 +6,9 @@
 # Runs DifferentialTest (core/src/test/java/ptlab/diff) with COUNT random traces (default 5000)
 # from base seed SEED (default: random, printed first). Each trace runs on this machine's kernel
 # (core/src/test/resources/ptlab/diff/kdriver.c, compiled with `cc` at test time) and in
-# ptlab.trace.Replay; the first mismatch of each kind is shrunk to its shortest failing prefix and
-# printed with both outputs side by side. Needs Linux x86-64 with THP in madvise mode and a C
+# ptlab.trace.Replay, followed there by the page-reference audit and the invariant checker (a
+# violation is a mismatch too); the first mismatch of each kind is shrunk to its shortest failing
+# prefix and printed with both outputs side by side. Needs Linux x86-64 with THP in madvise mode and a C
 # compiler; otherwise the tests are skipped. About 20-40 ms per trace on 2 cores.
 #
 # Reproduce one trace of a failing run:

@@ -27,7 +27,9 @@ import org.junit.jupiter.api.TestFactory;
 
 /**
  * Differential tests: the same trace on the live Linux kernel ({@link KernelOracle}) and in ptlab
- * ({@code ptlab.trace.Replay}), compared step by step (STYLE.md habit 17).
+ * ({@code ptlab.trace.Replay}), compared step by step (STYLE.md habit 17). After each trace
+ * ptlab's side also runs the page-reference audit and the invariant checker (before and after
+ * the process exits, {@link Comparison#of}); a violation fails the trace like a differing line.
  *
  * <ul>
  *   <li>{@link #sharedExamples}: the traces of {@code ../shared/tools/traces}, also checked against
