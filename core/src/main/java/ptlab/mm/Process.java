@@ -14,6 +14,12 @@ import ptlab.phys.OutOfMemoryException;
  * system calls that change them: {@code mmap} (MAP_FIXED_NOREPLACE), {@code munmap},
  * {@code mprotect}, {@code madvise}, page faults ({@link #touch}), {@code fork} and exit.
  * Each call takes {@code mmap_lock} for write (faults for read), as Linux does.
+ *
+ * <p>Threads: any thread may call, calls on one process serialize on its {@code mmap_lock}.
+ * A simulated CPU's thread may call too, e.g. an emulator's vCPU handling a translation
+ * fault with {@link #touch}: the CPU goes offline for the call ({@link ptlab.mmu.CpuMmu#leave}),
+ * so that another thread's flush under the lock the call waits for does not wait for it, and
+ * its next translation brings it back online.
  */
 /*
  * Implementation notes.
@@ -322,7 +328,7 @@ public final class Process {
      * @param prot PROT_READ=1 | PROT_WRITE=2 | PROT_EXEC=4
      */
     public Errno mmap(long addr, long len, int prot, boolean shared) {
-        checkAlive();
+        enter();
         if (len == 0) {
             return Errno.EINVAL;
         }
@@ -377,7 +383,7 @@ public final class Process {
 
     /** {@code munmap(addr, len)}: zap, then free page tables with the floor/ceiling rules. */
     public Errno munmap(long addr, long len) {
-        checkAlive();
+        enter();
         if ((addr & (page - 1)) != 0 || Long.compareUnsigned(addr, k.taskSize) > 0
                 || Long.compareUnsigned(len, k.taskSize - addr) > 0) {
             return Errno.EINVAL;
@@ -425,7 +431,7 @@ public final class Process {
 
     /** {@code mprotect(addr, len, prot)}. */
     public Errno mprotect(long addr, long len, int prot) {
-        checkAlive();
+        enter();
         // do_mprotect_pkey, in its order. PROT_GROWSDOWN and PROT_GROWSUP are taken off the
         // protection (both at once: EINVAL); what is left must be READ|WRITE|EXEC|SEM
         // (arch_validate_prot), checked after the length; a grows bit is EINVAL once a VMA is
@@ -503,7 +509,7 @@ public final class Process {
 
     /** {@code madvise(addr, len, advice)}: applied to the mapped parts; ENOMEM if the range had holes. */
     public Errno madvise(long addr, long len, Advice advice) {
-        checkAlive();
+        enter();
         if ((addr & (page - 1)) != 0) {
             return Errno.EINVAL;
         }
@@ -613,7 +619,7 @@ public final class Process {
      * pages in; stops at the first page whose access faults ({@code EFAULT}).
      */
     public Errno touch(long addr, long len, boolean write) {
-        checkAlive();
+        enter();
         mm.mmapLock().readLock();
         try {
             checkAlive(); // again under mmap_lock: an exit() may have run while this call waited for it
@@ -631,7 +637,7 @@ public final class Process {
      *     partial child has been torn down)
      */
     public Process fork(String name) {
-        checkAlive();
+        enter();
         Process child = k.newProcess(name);
         boolean copied = false;
         mm.mmapLock().writeLock();
@@ -680,7 +686,7 @@ public final class Process {
 
     /** {@code exit_mmap}: zap every VMA, free every table, free the PGD. */
     public void exit() {
-        checkAlive();
+        enter();
         mm.mmapLock().writeLock();
         try {
             checkAlive(); // again under mmap_lock: another exit() may have run while this one waited for it
@@ -704,6 +710,16 @@ public final class Process {
 
     public boolean exited() {
         return exited;
+    }
+
+    /**
+     * The entry of every call: the process must be alive, and a calling thread that is one of
+     * the machine's CPUs goes offline first ({@link ptlab.mmu.Mmu#leaveCallingCpu}), since the
+     * call may wait for a lock whose holder is flushing and waits for that CPU's ack.
+     */
+    private void enter() {
+        checkAlive();
+        k.mmu.leaveCallingCpu();
     }
 
     private void checkAlive() {

@@ -15,7 +15,9 @@ import ptlab.pgtable.Mm;
  * <p>Hot loop: {@link #translatePa} returns a physical address or a negative fault word
  * ({@link Translation#isFault}); {@link #translate} is the typed form. A CPU that runs no
  * translations for a while must call {@link #poll} (or {@link #leave}) so that shootdowns
- * complete: that is its interrupt check.
+ * complete: that is its interrupt check. Calls of {@code ptlab.mm.Process} made on the CPU's
+ * thread leave for it ({@link Mmu#leaveCallingCpu}): they may block on a lock whose holder waits
+ * for this CPU's ack.
  */
 /*
  * Implementation notes.

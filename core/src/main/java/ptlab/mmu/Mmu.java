@@ -181,6 +181,23 @@ public final class Mmu {
         return new ArrayList<>(cpus);
     }
 
+    /**
+     * Takes the calling thread's CPU offline ({@link CpuMmu#leave}) if it is an online CPU of
+     * this machine: the entry of a call into kernel code that may block, such as the system
+     * calls and the page fault ({@code handle_mm_fault}) of {@code ptlab.mm.Process}, which call
+     * it. A flusher may hold the {@code mmap_lock} or ptlock such a call waits for; a real CPU
+     * takes the flush IPI while it sleeps or spins there, a simulated one only between
+     * translations, so the flusher must not wait for it. Its next translation brings it back
+     * online (and applies what was posted meanwhile first). Any thread; a no-op for a thread
+     * that is not a CPU of this machine.
+     */
+    public void leaveCallingCpu() {
+        CpuMmu c = CpuMmu.ofCurrentThread(this);
+        if (c != null && c.online) {
+            c.leave();
+        }
+    }
+
     MmContext context(Mm mm) {
         MmContext c = contexts.get(mm);
         return c != null ? c : newContext(mm);

@@ -30,7 +30,9 @@
  *       only that thread translates, switches mm and touches its TLB. Online CPUs acknowledge
  *       shootdowns between translations; an online CPU that stops translating must
  *       {@code poll()} or {@code leave()}, and a translation after {@code leave()} brings it
- *       back online. An exiting mm's PGD is freed only after every CPU online in it acked
+ *       back online. Kernel code that may block takes the calling CPU offline first
+ *       ({@link ptlab.mmu.Mmu#leaveCallingCpu}; {@code Process}'s calls do): a flusher holding
+ *       the lock it waits for would otherwise wait for its ack forever. An exiting mm's PGD is freed only after every CPU online in it acked
  *       a last flush (the lazy-TLB shootdown). The protocol is in {@code CpuMmu}'s notes.</li>
  *   <li>Entries are loaded with acquire ordering; A/D updates are compare-and-set against the
  *       word that was checked, and a lost CAS restarts the walk.</li>
