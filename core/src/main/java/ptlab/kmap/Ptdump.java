@@ -58,7 +58,11 @@ public final class Ptdump {
     }
 
     /**
-     * Dumps {@code [start, end)} of {@code mm} ({@code end == 0}: to the top).
+     * Dumps {@code [start, end)} of {@code mm} ({@code end == 0}: to 2^64, the top of the kernel
+     * half). The range lies in one half of the address space: a user mm's whole listing is
+     * {@code [0, arch().userTop())}, init_mm's {@code [arch().kernelBase(), 0)}.
+     *
+     * @throws ptlab.InvalidAddressException if the range is misaligned or leaves one half
      *
      * @param onlyLevel print only runs at this level ({@code null}: all)
      */

@@ -60,7 +60,9 @@ public final class Walker {
      * Walks {@code [start, end)} of {@code mm}.
      *
      * @return {@link Action#STOP} if a callback stopped the walk, else {@link Action#CONTINUE}
-     * @throws InvalidAddressException if the range is misaligned, empty or leaves one root's span
+     * @throws InvalidAddressException if the range is misaligned, empty, or not inside one half of the
+     *     address space (non-canonical somewhere, or crossing from the user to the kernel half);
+     *     {@code end} 0 stands for 2^64, the top of the kernel half
      */
     public Action walk(Mm mm, long start, long end, WalkOps ops, WalkOptions opt) {
         return walk(mm, start, end, ops, opt, null);
@@ -77,9 +79,30 @@ public final class Walker {
             throw new InvalidAddressException("walk range [0x" + Long.toHexString(start) + ", 0x" + Long.toHexString(end)
                     + ") is empty or inverted");
         }
+        requireOneHalf(start, end);
         WalkCursor c = new WalkCursor();
         c.mm = mm;
         return level(c, mm.pgd(), 0, start, end, ops, opt, mask);
+    }
+
+    /**
+     * The range must lie in one half of the address space (canonical at both ends, the same
+     * half): the loop indexes the root with the VA's bits, so a range crossing the
+     * non-canonical hole would run past the root's last entry, and one inside the hole would
+     * alias the other half's entries. {@code end} 0 is 2^64, the top of the kernel half.
+     */
+    private void requireOneHalf(long start, long end) {
+        ptlab.arch.Architecture arch = pt.arch();
+        long last = end - 1;
+        if (!arch.isCanonical(start) || !arch.isCanonical(last)) {
+            throw new InvalidAddressException("walk range [0x" + Long.toHexString(start) + ", 0x" + Long.toHexString(end)
+                    + ") is non-canonical on " + arch + " at 0x" + Long.toHexString(arch.isCanonical(start) ? last : start));
+        }
+        if ((start ^ last) < 0) {
+            throw new InvalidAddressException("walk range [0x" + Long.toHexString(start) + ", 0x" + Long.toHexString(end)
+                    + ") is not inside one half of the address space on " + arch + ": the user half ends at 0x"
+                    + Long.toHexString(arch.userTop()) + ", the kernel half starts at 0x" + Long.toHexString(arch.kernelBase()));
+        }
     }
 
     private Action level(WalkCursor c, PageDesc table, int li, long addr, long end, WalkOps ops, WalkOptions opt,
