@@ -22,6 +22,9 @@ final class Faults {
         Kernel k = p.k;
         long page = k.geo.pageSize();
         long end = addr + len;
+        if (Long.compareUnsigned(end, addr) < 0) {
+            end = -1; // wraps past 2^64: up to the top, where the access faults (the user half ends below)
+        }
         for (long x = addr; Long.compareUnsigned(x, end) < 0; ) {
             long va = x & -page;
             Errno e = fault(p, va, write);

@@ -616,7 +616,10 @@ public final class Process {
 
     /**
      * Accesses one byte of every page from {@code addr} to {@code addr + len} in order, faulting
-     * pages in; stops at the first page whose access faults ({@code EFAULT}).
+     * pages in ({@code handle_mm_fault}); stops at the first page whose access faults
+     * ({@code EFAULT}: no VMA there, or one that does not allow the access) or whose fault
+     * cannot allocate a page or table ({@code ENOMEM}, {@code VM_FAULT_OOM}; the pages before it
+     * stay mapped). A range that wraps past 2^64 runs to the top, so it ends in {@code EFAULT}.
      */
     public Errno touch(long addr, long len, boolean write) {
         enter();

@@ -98,6 +98,23 @@ class LibraryMisuseTest {
         }
     }
 
+    /**
+     * A touch whose range wraps past 2^64 accesses the pages up to the top, so it faults where
+     * they leave the mapping: it answered OK having touched nothing (the loop's end was below
+     * its start).
+     */
+    @Test
+    void aTouchThatWrapsPastTheTopFaults() {
+        Kernel k = kernels.kernel(KernelConfig.defaults());
+        Process p = k.newProcess("p");
+        p.mmap(0x100000000000L, 8192, 3, false);
+        assertThat(p.touch(0xfffffffffffff000L, 8192, false)).as("first page is the kernel's").isEqualTo(Errno.EFAULT);
+        assertThat(p.touch(0x100000000000L, -4096, true)).as("a negative length runs to the top").isEqualTo(Errno.EFAULT);
+        assertThat(p.vmPteBytes()).as("the mapped pages were touched first").isPositive();
+        assertThat(p.touch(0x100000000000L, 0, true)).as("an empty range").isEqualTo(Errno.OK);
+        p.exit();
+    }
+
     @Test
     void callsLinuxRefusesGetItsErrno() {
         Kernel k = kernels.kernel(KernelConfig.defaults());
