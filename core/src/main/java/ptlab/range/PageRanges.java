@@ -20,11 +20,17 @@ import ptlab.walk.WalkOptions;
  * kernel-style mappings). See the package documentation for the contract.
  *
  * <pre>{@code
- * PageTables pt = new PageTables(KernelConfig.defaults(), new ViolationLog());
+ * PageTables pt = new PageTables(KernelConfig.defaults(), new ViolationLog(false));
  * PageRanges r = new PageRanges(pt);
  * Mm mm = pt.newMm("guest", MmKind.USER);
  * r.map(mm, 0x4000_0000L, 0x1_0000_0000L, 1L << 30, 2L << 20, PageProt.USER_RW);
+ * Mmu mmu = new Mmu(pt);                                      // CPUs: mmu.attach(cpu).switchMm(mm)
+ * r.onFlush(f -> mmu.flushRange(f.mm(), f.start(), f.end())); // unmap and protect reach their TLBs
  * }</pre>
+ *
+ * <p>The operations request TLB flushes ({@link #flushes}) but flush nothing themselves: a
+ * software MMU's CPUs keep translating through the old entries unless a listener
+ * ({@link #onFlush}) shoots them down, as above ({@code flushKernelRange} for init_mm).
  */
 public final class PageRanges {
     final PageTables pt;

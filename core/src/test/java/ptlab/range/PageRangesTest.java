@@ -40,6 +40,33 @@ class PageRangesTest {
         assertThat(Checker.check(pt)).isEmpty();
     }
 
+    /**
+     * The class Javadoc's sample, as written there (it said {@code new ViolationLog()}, which
+     * does not compile), then what a hypervisor does next: a CPU translates, unmap's flush
+     * reaches its TLB through the sample's listener.
+     */
+    @org.junit.jupiter.api.Test
+    void theClassSampleRunsAsWritten() {
+        new ptlab.cpu.SimCpu(0).runAs(() -> {
+            PageTables pt = new PageTables(KernelConfig.defaults(), new ptlab.cpu.ViolationLog(false));
+            PageRanges r = new PageRanges(pt);
+            Mm mm = pt.newMm("guest", MmKind.USER);
+            r.map(mm, 0x4000_0000L, 0x1_0000_0000L, 1L << 30, 2L << 20, PageProt.USER_RW);
+            ptlab.mmu.Mmu mmu = new ptlab.mmu.Mmu(pt);
+            r.onFlush(f -> mmu.flushRange(f.mm(), f.start(), f.end()));
+            ptlab.mmu.CpuMmu cpu = mmu.attach(ptlab.cpu.SimCpu.current());
+            cpu.switchMm(mm);
+            assertThat(cpu.translatePa(0x4020_1234L, ptlab.mmu.AccessKind.WRITE, ptlab.mmu.Privilege.USER)).isEqualTo(0x1_0020_1234L);
+            r.unmap(mm, 0x4020_0000L, 2L << 20);
+            assertThat(cpu.translate(0x4020_1234L, ptlab.mmu.AccessKind.READ, ptlab.mmu.Privilege.USER))
+                    .isInstanceOf(ptlab.mmu.Translation.Fault.class);
+            cpu.leave();
+            assertThat(mmu.audit()).isEmpty();
+            r.teardown(mm);
+            clean(pt);
+        });
+    }
+
     @ParameterizedTest
     @MethodSource("archs")
     void everyLeafSizeMapsReadsBackAndUnmapsToNothing(String arch) {
