@@ -107,6 +107,13 @@ public final class Mmu {
     private volatile int flushCeiling = DEFAULT_FLUSH_CEILING;
     private final long kernelRoot;
 
+    /**
+     * The MMU of the machine whose tables are {@code pt}: one per machine. A
+     * {@code ptlab.mm.Kernel} makes its own ({@code Kernel.mmu()}); this constructor is for
+     * tables used without one (e.g. {@link ptlab.range.PageRanges}).
+     *
+     * @throws IllegalStateException if {@code pt} already has an MMU
+     */
     public Mmu(PageTables pt) {
         this.pt = pt;
         this.arch = pt.arch();

@@ -64,7 +64,8 @@ public final class PageTables {
     /** x86 {@code pgd_list}: live non-init PGDs that receive kernel-half syncs; guarded by {@link #pgdLock}. */
     private final List<Mm> pgdList = new ArrayList<>();
     /** Run by destroyMm before the PGD is freed; nothing until an MMU is attached (no CPU can walk). */
-    private volatile java.util.function.Consumer<Mm> exitShootdown = mm -> {};
+    private static final java.util.function.Consumer<Mm> NO_EXIT_SHOOTDOWN = mm -> {};
+    private volatile java.util.function.Consumer<Mm> exitShootdown = NO_EXIT_SHOOTDOWN;
     private final Mm initMm;
     private final KernelHalf kernelHalf;
     private final Rcu rcu;
@@ -221,9 +222,16 @@ public final class PageTables {
      * machine's MMU sets its lazy-TLB shootdown here, which waits until no CPU can still be
      * walking from the root (x86 sends the freed-tables flush to lazy CPUs too, and they
      * {@code leave_mm}; arm64 keeps the PGD until the last {@code mmdrop}). One per machine.
+     *
+     * @throws IllegalStateException if one is set already: the machine has its MMU
      */
-    public void setExitShootdown(java.util.function.Consumer<Mm> shootdown) {
-        exitShootdown = java.util.Objects.requireNonNull(shootdown);
+    public synchronized void setExitShootdown(java.util.function.Consumer<Mm> shootdown) {
+        java.util.Objects.requireNonNull(shootdown);
+        if (exitShootdown != NO_EXIT_SHOOTDOWN) {
+            throw new IllegalStateException("this machine already has an MMU (a Kernel's is Kernel.mmu()): the CPUs of a second"
+                    + " one would never see the flushes of operations, which go through the first");
+        }
+        exitShootdown = shootdown;
     }
 
     /** {@code pgd_free}: leaves pgd_list, destructs and frees the root. All lower tables must be gone. */

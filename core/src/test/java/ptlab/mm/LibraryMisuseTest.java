@@ -115,6 +115,22 @@ class LibraryMisuseTest {
         p.exit();
     }
 
+    /**
+     * A second MMU on a kernel's tables is refused: an emulator that built one with the public
+     * constructor instead of using Kernel.mmu() kept translating an unmapped page through its
+     * CPUs' TLBs (munmap flushed through the kernel's MMU), and the checker blamed a missing flush.
+     */
+    @Test
+    void aSecondMmuOnAKernelsTablesIsRefused() {
+        Kernel k = kernels.kernel(KernelConfig.defaults().withRam(1L << 30));
+        assertThatThrownBy(() -> new ptlab.mmu.Mmu(k.pageTables())).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("already has an MMU").hasMessageContaining("Kernel.mmu()");
+        Process p = k.newProcess("p");
+        p.mmap(B, 4096, 3, false);
+        p.touch(B, 4096, true);
+        p.exit(); // the kernel's MMU still does the exit's shootdown
+    }
+
     @Test
     void callsLinuxRefusesGetItsErrno() {
         Kernel k = kernels.kernel(KernelConfig.defaults());
