@@ -279,6 +279,17 @@ public final class Mmu {
         usedAsids.clear(c.asid);
     }
 
+    /**
+     * The ASID that tags {@code mm}'s TLB entries now, as {@link FlushRequest#asid} names the mm
+     * to a {@link FlushObserver}; 0 if no CPU has switched to it since its last ASID was retired
+     * (or ever). It can change: a rollover gives an mm that no CPU runs a new ASID at its next
+     * switch_mm.
+     */
+    public int asidOf(Mm mm) {
+        MmContext c = contexts.get(mm);
+        return c == null ? 0 : c.asid;
+    }
+
     /** ASID rollovers so far. */
     public long asidRollovers() {
         return rollovers.get();
