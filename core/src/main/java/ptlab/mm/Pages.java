@@ -15,6 +15,11 @@ import ptlab.phys.PhysicalMemory;
  * naming the caller and the CPU, and the count is left alone (Linux: {@code VM_BUG_ON_PAGE}
  * on {@code page_ref_count == 0}, "Bad page state"). Without this a put on a freed folio
  * would resolve to whatever block now contains the pfn and free it.
+ *
+ * <p>An order-0 data page, the usual case, is counted through
+ * {@link PhysicalMemory#tryGetSmall} / {@link PhysicalMemory#tryPutSmall} (the same checks
+ * from one section lookup); any other frame takes the general path, which finds the head of
+ * a larger folio or records what is wrong.
  */
 final class Pages {
     private Pages() {}
@@ -24,6 +29,9 @@ final class Pages {
             return;
         }
         PhysicalMemory mem = k.alloc.memory();
+        if (mem.tryGetSmall(pfn)) {
+            return;
+        }
         long head = folioHead(k, pfn, "get", caller);
         if (head >= 0) {
             mem.getPage(head);
@@ -51,6 +59,10 @@ final class Pages {
         if (k.isZeroPfn(pfn)) {
             return -1;
         }
+        int left = k.alloc.memory().tryPutSmall(pfn);
+        if (left >= 0) {
+            return left == 0 ? pfn : -1;
+        }
         long head = folioHead(k, pfn, "put", caller);
         if (head < 0) {
             return -1;
@@ -72,7 +84,18 @@ final class Pages {
         PhysicalMemory mem = k.alloc.memory();
         int free = 0;
         for (int i = 0; i < n; i++) {
-            long head = drop(k, pfns[i], caller);
+            long pfn = pfns[i];
+            if (k.isZeroPfn(pfn)) {
+                continue;
+            }
+            int left = mem.tryPutSmall(pfn);
+            if (left >= 0) {
+                if (left == 0) {
+                    pfns[free++] = pfn; // free <= i: only entries already read are overwritten
+                }
+                continue;
+            }
+            long head = drop(k, pfn, caller);
             if (head >= 0) {
                 int order = mem.orderOf(head);
                 if (order == 0) {

