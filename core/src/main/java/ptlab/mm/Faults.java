@@ -117,14 +117,7 @@ final class Faults {
         int got = n;
         if (write) {
             v.anonVmaPrepare();
-            for (int i = 0; i < n; i++) {
-                AllocResult r = k.alloc.allocate(0, Gfp.HIGHUSER, "do_anonymous_page");
-                if (!(r instanceof AllocResult.Frames)) {
-                    got = i;
-                    break;
-                }
-                pfns[i] = ((AllocResult.Frames) r).pfn();
-            }
+            got = k.alloc.allocateSmall(Gfp.HIGHUSER, "do_anonymous_page", pfns, n); // allocation i for page i, as one by one
         }
         PageProt prot = v.faultProt(write);
         long zeroPa = k.zeroPfn << k.geo.pageShift();

@@ -91,6 +91,11 @@ public final class FaultInjector {
         return injected;
     }
 
+    /** Whether any rule is set (one volatile read): unarmed, {@link #shouldFail} is always false. */
+    boolean armed() {
+        return armed;
+    }
+
     public boolean shouldFail(String allocSite) {
         return armed && decide(allocSite);
     }

@@ -65,8 +65,8 @@ final class PerCpuPages {
         return (int) Math.max(MIN_HIGH, Math.min(MAX_HIGH, frames / 256));
     }
 
-    /** An order-0 frame, or {@code -1} if the zone could not refill this cache. */
-    long take(BuddyAllocator zone) {
+    /** An order-0 frame, allocated movable or not ({@link Gfp#movable}), or {@code -1} if the zone could not refill this cache. */
+    long take(BuddyAllocator zone, boolean movable) {
         lock.lock();
         try {
             if (count == 0) {
@@ -79,9 +79,38 @@ final class PerCpuPages {
             }
             count--;
             long pfn = ring[slot(count)];
-            zone.markAllocated(pfn);
+            zone.markAllocated(pfn, movable);
             allocations++;
             return pfn;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Up to {@code n} order-0 frames into {@code into[from..from + n)} under one hold of the
+     * lock, each as {@link #take} hands it out; returns how many (fewer only when the zone could
+     * not refill this cache).
+     */
+    int takeBulk(BuddyAllocator zone, long[] into, int from, int n, boolean movable) {
+        lock.lock();
+        try {
+            int got = 0;
+            while (got < n) {
+                if (count == 0) {
+                    bottom = 0;
+                    count = zone.rmqueueBulk(ring, BATCH);
+                    if (count == 0) {
+                        break;
+                    }
+                }
+                count--;
+                long pfn = ring[slot(count)];
+                zone.markAllocated(pfn, movable);
+                into[from + got++] = pfn;
+            }
+            allocations += got;
+            return got;
         } finally {
             lock.unlock();
         }

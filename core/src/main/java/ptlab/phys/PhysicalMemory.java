@@ -351,7 +351,12 @@ public final class PhysicalMemory {
      * before it. (A full fence here was a third of an order-0 allocate+free pair.)
      */
     void setRefcount(long pfn, int v) {
-        REFCOUNT.setRelease(section(pfn).refcount, offset(pfn), v);
+        setRefcount(section(pfn), offset(pfn), v);
+    }
+
+    /** {@link #setRefcount(long, int)} for a caller that already has the frame's section. */
+    static void setRefcount(Section s, int off, int v) {
+        REFCOUNT.setRelease(s.refcount, off, v);
     }
 
     /**
