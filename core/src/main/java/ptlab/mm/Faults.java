@@ -88,6 +88,8 @@ final class Faults {
      * for the k-th none page either way, so fault injection fails the same page), the same
      * PTEs, no TLB flush (none -> present needs none). A PTE that another CPU filled between
      * the pre-read and the lock is left as it is, and that page takes the one-page path again.
+     * The PTEs of each run of none entries are stored with one Mapped.writeRun (its checks
+     * once per run); under the lock no one else can fill a none entry meanwhile.
      */
     private static long faultRun(Process p, long va, long count, boolean write) {
         Kernel k = p.k;
@@ -120,7 +122,11 @@ final class Faults {
             got = k.alloc.allocateSmall(Gfp.HIGHUSER, "do_anonymous_page", pfns, n); // allocation i for page i, as one by one
         }
         PageProt prot = v.faultProt(write);
-        long zeroPa = k.zeroPfn << k.geo.pageShift();
+        int shift = k.geo.pageShift();
+        long zeroPte = write ? 0 : k.fmt.mkLeaf(Level.PTE, k.zeroPfn << shift, prot);
+        // The new PTEs: a write fault's replace its page's pfn in place (pfns[i] stays a pfn
+        // exactly where the page was not used, retry[i]).
+        long[] ptes = write ? pfns : new long[got];
         boolean[] retry = null;
         PteMapping pm = k.pt.pteMaps().mapLock(p.mm, pmdTable, pmdIdx);
         if (!(pm instanceof PteMapping.Mapped)) {
@@ -128,26 +134,26 @@ final class Faults {
             java.util.Arrays.fill(retry, true); // the table went away: every page takes the one-page path
         } else {
             try (PteMapping.Mapped m = (PteMapping.Mapped) pm) {
+                int run = 0; // first entry of the run of none PTEs not written yet
                 for (int i = 0; i < got; i++) {
                     if (!k.fmt.isNone(m.read(idx0 + i))) {
                         if (retry == null) {
                             retry = new boolean[got];
                         }
                         retry[i] = true;
+                        m.writeRun(idx0 + run, ptes, run, i - run);
+                        run = i + 1;
                         continue;
                     }
-                    long pa = write ? pfns[i] << k.geo.pageShift() : zeroPa;
-                    if (write) {
-                        pfns[i] = -1;
-                    }
-                    m.write(idx0 + i, k.fmt.mkLeaf(Level.PTE, pa, prot)); // set_pte_at
+                    ptes[i] = write ? k.fmt.mkLeaf(Level.PTE, pfns[i] << shift, prot) : zeroPte;
                 }
+                m.writeRun(idx0 + run, ptes, run, got - run); // set_pte_at of each
             }
         }
-        if (write) {
+        if (write && retry != null) {
             for (int i = 0; i < got; i++) {
-                if (pfns[i] >= 0) {
-                    k.alloc.free(pfns[i], 0);
+                if (retry[i]) {
+                    k.alloc.free(pfns[i], 0); // not used: that page takes the one-page path
                 }
             }
         }
