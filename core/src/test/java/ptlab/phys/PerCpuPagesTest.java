@@ -180,4 +180,47 @@ class PerCpuPagesTest {
         assertThat(a.allocations()).isEqualTo(2L * rounds);
         assertThat(a.freeState()).isEqualTo(BuddyInvariants.initialFreeState());
     }
+
+    /**
+     * allocateSmall (a fault's run of pages) hands out what the same number of allocate calls
+     * would: the same frames in the same order across cache refills and a zone that runs dry,
+     * and with the injector armed it fails the same allocation.
+     */
+    @Test
+    void allocateSmallHandsOutWhatAllocateOneByOneWould() {
+        int frames = 1 << BuddyAllocator.MAX_ORDER;
+        int n = 3 * PerCpuPages.BATCH + 5; // several refills
+        BuddyAllocator bulk = checked.allocator(1);
+        BuddyAllocator single = checked.allocator(1);
+        long[] first = new long[n];
+        long[] rest = new long[frames - n + 1];
+        assertThat(bulk.allocateSmall(Gfp.HIGHUSER, "test", first, n)).isEqualTo(n);
+        // Then RAM runs out: the run stops where allocate would fail.
+        assertThat(bulk.allocateSmall(Gfp.HIGHUSER, "test", rest, rest.length)).isEqualTo(frames - n);
+        List<Long> byBulk = new ArrayList<>();
+        for (long p : first) {
+            byBulk.add(p);
+        }
+        for (int i = 0; i < frames - n; i++) {
+            byBulk.add(rest[i]);
+        }
+        List<Long> bySingle = allocate(single, frames);
+        assertThat(single.allocate(0, Gfp.HIGHUSER, "test")).isInstanceOf(AllocResult.Failed.class);
+        assertThat(byBulk).isEqualTo(bySingle);
+        assertThat(bulk.allocations()).isEqualTo(single.allocations());
+        for (int i = 0; i < frames; i++) {
+            bulk.free(byBulk.get(i), 0);
+            single.free(bySingle.get(i), 0);
+        }
+
+        // The injector fails the fifth allocation of the run: four frames, as four allocate calls.
+        BuddyAllocator injected = checked.allocator(1);
+        injected.faultInjector().failNth(5);
+        long[] some = new long[10];
+        assertThat(injected.allocateSmall(Gfp.HIGHUSER, "test", some, 10)).isEqualTo(4);
+        assertThat(injected.faultInjector().injectedFailures()).isEqualTo(1);
+        for (int i = 0; i < 4; i++) {
+            injected.free(some[i], 0);
+        }
+    }
 }
