@@ -1,7 +1,6 @@
 package ptlab.range;
 
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.function.Consumer;
 import ptlab.arch.Level;
@@ -35,7 +34,11 @@ import ptlab.walk.WalkOptions;
 public final class PageRanges {
     final PageTables pt;
     final Walker walker;
-    private final List<FlushRequest> flushes = Collections.synchronizedList(new ArrayList<>());
+    /** How many of the latest flush requests {@link #flushes} keeps. */
+    public static final int FLUSH_HISTORY = 1024;
+    /** The latest {@link #FLUSH_HISTORY} requests, oldest first; guarded by itself. */
+    private final java.util.ArrayDeque<FlushRequest> flushes = new java.util.ArrayDeque<>();
+    private long flushCount;
     private volatile Consumer<FlushRequest> flushListener = f -> {};
 
     public PageRanges(PageTables pt) {
@@ -47,10 +50,21 @@ public final class PageRanges {
         return pt;
     }
 
-    /** TLB flush requests made so far, in order. */
+    /**
+     * The latest TLB flush requests, oldest first: all of them up to {@link #FLUSH_HISTORY},
+     * then the latest that many (a long-running user, a hypervisor say, must not grow without
+     * bound; {@link #onFlush} sees every one).
+     */
     public List<FlushRequest> flushes() {
         synchronized (flushes) {
             return List.copyOf(flushes);
+        }
+    }
+
+    /** TLB flush requests made so far, all of them. */
+    public long flushCount() {
+        synchronized (flushes) {
+            return flushCount;
         }
     }
 
@@ -229,7 +243,13 @@ public final class PageRanges {
     /** Unhook (done by the caller) → flush request → free through RCU ({@code tlb_remove_table}). */
     private void flushAndFree(Mm mm, long start, long end, List<PageDesc> unhooked) {
         FlushRequest f = new FlushRequest(mm, start, end, unhooked.size());
-        flushes.add(f);
+        synchronized (flushes) {
+            if (flushes.size() == FLUSH_HISTORY) {
+                flushes.removeFirst();
+            }
+            flushes.addLast(f);
+            flushCount++;
+        }
         ptlab.events.Tracepoints.tlbFlush("range", mm, start, end, 0);
         flushListener.accept(f);
         for (PageDesc t : unhooked) {

@@ -67,6 +67,27 @@ class PageRangesTest {
         });
     }
 
+    /** A long-running user (a hypervisor) must not grow a flush history without bound: the latest FLUSH_HISTORY are kept, all are counted. */
+    @org.junit.jupiter.api.Test
+    void theFlushHistoryKeepsTheLatestAndCountsAll() {
+        PageTables pt = tables("x86_64-4l");
+        PageRanges r = new PageRanges(pt);
+        Mm mm = pt.newMm("guest", MmKind.USER);
+        long va = 0x4000_0000L;
+        r.map(mm, va, 0x1_0000_0000L, 2 * 4096, 4096, PageProt.USER_RW);
+        int n = PageRanges.FLUSH_HISTORY + 5;
+        for (int i = 0; i < n; i++) {
+            r.protect(mm, va + (i % 2) * 4096L, 4096, i % 4 < 2 ? PageProt.USER_READ : PageProt.USER_RW);
+        }
+        assertThat(r.flushCount()).isEqualTo(n);
+        List<FlushRequest> kept = r.flushes();
+        assertThat(kept).hasSize(PageRanges.FLUSH_HISTORY);
+        assertThat(kept.get(0).start()).as("oldest kept: request 5").isEqualTo(va + 4096);
+        assertThat(kept.get(kept.size() - 1).start()).as("newest: request n-1").isEqualTo(va + ((n - 1) % 2) * 4096L);
+        r.teardown(mm);
+        clean(pt);
+    }
+
     @ParameterizedTest
     @MethodSource("archs")
     void everyLeafSizeMapsReadsBackAndUnmapsToNothing(String arch) {
