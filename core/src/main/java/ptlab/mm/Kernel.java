@@ -17,6 +17,12 @@ import ptlab.walk.Walker;
 /**
  * A simulated machine's memory-management core: the page tables, the walker, the zero pages,
  * and the processes created on it. Entry point of the library for address-space work.
+ *
+ * <p>Threads: a machine and its processes may be used from any number of threads at once, as
+ * CPUs use a kernel: each process's calls serialize on its {@code mmap_lock}, page tables on
+ * their ptlocks, and the allocator, RCU and the MMU take their own locks. The audits
+ * ({@link #auditPageRefs}, {@link Mmu#audit}, {@code ptlab.check.Checker}) read without locks
+ * and need a quiescent machine: no call in flight on any thread.
  */
 public final class Kernel {
     final KernelConfig config;
@@ -78,10 +84,12 @@ public final class Kernel {
         return mmu;
     }
 
+    /** The configuration this machine was built with (architecture, RAM, THP mode, sysctls). */
     public KernelConfig config() {
         return config;
     }
 
+    /** The page-table core of this machine (tables, accounting, init_mm, RCU); shared by every process. */
     public PageTables pageTables() {
         return pt;
     }
@@ -91,10 +99,12 @@ public final class Kernel {
         return installer;
     }
 
+    /** The page-table walk engine the mm operations use (walk_page_range with visitors). */
     public Walker walker() {
         return walker;
     }
 
+    /** Where runtime checks and the audits record violations; the invariant checker reports them. */
     public ViolationLog log() {
         return log;
     }

@@ -308,10 +308,12 @@ public final class CpuMmu {
         this.userRoot = splitRoots ? -1 : kernelRoot;
     }
 
+    /** The simulated CPU's number ({@code smp_processor_id()}). */
     public int id() {
         return id;
     }
 
+    /** The machine's MMU this CPU is attached to. */
     public Mmu mmu() {
         return mmu;
     }
@@ -757,14 +759,22 @@ public final class CpuMmu {
 
     /* ---- statistics ---- */
 
+    /*
+     * The counters are plain fields written by this CPU's thread only: read them from it, or
+     * after it stopped (a join), as the benchmarks and tests do.
+     */
+
+    /** Translations the TLB could not serve: each walked the tables (or faulted on a non-canonical address). */
     public long misses() {
         return misses;
     }
 
+    /** Translations that ended in a fault (not mapped, not permitted, non-canonical). */
     public long faults() {
         return faults;
     }
 
+    /** Flush requests this CPU applied to its TLB (its own and other CPUs' shootdowns). */
     public long flushesApplied() {
         return flushesApplied;
     }
