@@ -2,7 +2,10 @@ package ptlab.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -18,7 +21,10 @@ import ptlab.sim.Step;
 
 /**
  * {@code ptlab check}: runs a scenario with the invariant checker after every step and lists
- * the violations (exit 0 if there are none, 1 if there are, 2 for bad input).
+ * the violations (exit 0 if there are none, 1 if there are, 2 for bad input), grouped by kind
+ * with the step after which each was first found, so that a bad change shows where it bites;
+ * one broken rule often breaks it for every table, so each kind lists its first
+ * {@value #SHOWN} unless {@code --all}.
  */
 @Command(name = "check", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Run a scenario (the built-in one by default) with the invariant checker after every step; list the violations.")
@@ -39,6 +45,12 @@ final class CheckCommand implements Callable<Integer> {
             + "architecture run holds (32G on arm64-16k-36, 84G on riscv-sv39, 256G on arm64-4k-39) (default: ${DEFAULT-VALUE}).")
     String ram;
 
+    /** Violations listed per kind without {@code --all}. */
+    static final int SHOWN = 5;
+
+    @Option(names = "--all", description = "List every violation (default: the first " + SHOWN + " of each kind).")
+    boolean all;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -52,13 +64,30 @@ final class CheckCommand implements Callable<Integer> {
             SimReport r = SimulateCommand.run(name, a, new Simulation(KernelConfig.of(a).withRam(ramBytes), 4, seed, 1), steps, i -> { });
             out.printf("%s on %s: %d steps, %d checker runs, %d violation(s)%n", name, a.name(), steps.size(), r.counters().checks(),
                     r.violations().size());
-            for (Violation v : r.violations()) {
-                out.println("  " + v);
-            }
+            print(out, r, all);
             total += r.violations().size();
         }
         out.println("violations: " + total);
         out.flush();
         return total == 0 ? 0 : 1;
+    }
+
+    /** The violations of {@code r} by kind, each with the step after which it was first found. */
+    static void print(PrintWriter out, SimReport r, boolean all) {
+        Map<String, List<Violation>> byKind = new LinkedHashMap<>();
+        for (Violation v : r.violations()) {
+            byKind.computeIfAbsent(v.kind(), k -> new ArrayList<>()).add(v);
+        }
+        for (Map.Entry<String, List<Violation>> e : byKind.entrySet()) {
+            List<Violation> vs = e.getValue();
+            out.printf("  %s: %d violation(s), first found after %s%n", e.getKey(), vs.size(), r.foundAfter(vs.get(0)));
+            int shown = all ? vs.size() : Math.min(SHOWN, vs.size());
+            for (Violation v : vs.subList(0, shown)) {
+                out.println("    [after " + r.foundAfter(v) + "] " + v.detail());
+            }
+            if (shown < vs.size()) {
+                out.println("    ... and " + (vs.size() - shown) + " more (--all lists them)");
+            }
+        }
     }
 }

@@ -134,7 +134,7 @@ final class SimulateCommand implements Callable<Integer> {
                 out.println(r.config().arch().name() + ": " + n);
             }
             for (Violation v : r.violations()) {
-                out.println(r.config().arch().name() + ": violation " + v);
+                out.println(r.config().arch().name() + ": violation (after " + r.foundAfter(v) + ") " + v);
             }
         }
         if (report != null) {

@@ -54,6 +54,36 @@ class SimulateCommandTest {
     }
 
     /**
+     * A bad change usually breaks one rule for many tables: check groups the violations by kind,
+     * names the step after which each was first found, and lists the first few unless --all.
+     */
+    @Test
+    void checkGroupsViolationsByKindAndNamesTheStep() throws Exception {
+        Path s = dir.resolve("v.scenario");
+        Files.writeString(s, "process a\nmmap 0x100000000 4M\ntouch 0x100000000 4M\n");
+        ptlab.sim.Simulation sim = new ptlab.sim.Simulation(ptlab.pgtable.KernelConfig.defaults().withRam(1L << 30), 2, 1, 1);
+        ptlab.sim.SimReport rep = sim.run(ptlab.sim.Scenarios.load(s), i -> {
+            if (i == 2) {
+                for (int n = 0; n < 7; n++) {
+                    sim.kernel().pageTables().log().record("ctor", "table " + n + " is live but its ctor did not run");
+                }
+            }
+        });
+        java.io.StringWriter w = new java.io.StringWriter();
+        CheckCommand.print(new java.io.PrintWriter(w, true), rep, false);
+        assertThat(w.toString()).isEqualTo("  ctor: 7 violation(s), first found after line 3 (touch)\n"
+                + "    [after line 3 (touch)] table 0 is live but its ctor did not run\n"
+                + "    [after line 3 (touch)] table 1 is live but its ctor did not run\n"
+                + "    [after line 3 (touch)] table 2 is live but its ctor did not run\n"
+                + "    [after line 3 (touch)] table 3 is live but its ctor did not run\n"
+                + "    [after line 3 (touch)] table 4 is live but its ctor did not run\n"
+                + "    ... and 2 more (--all lists them)\n");
+        java.io.StringWriter every = new java.io.StringWriter();
+        CheckCommand.print(new java.io.PrintWriter(every, true), rep, true);
+        assertThat(every.toString()).contains("table 6 is live").doesNotContain("more");
+    }
+
+    /**
      * {@code --jfr} records the tracepoints. The events are created only once JFR is initialised
      * (Tracepoints' start-up guard), so this is the test that the guard lets them through.
      */

@@ -1,6 +1,7 @@
 package ptlab.sim;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,6 +51,10 @@ public final class Simulation {
     private final Map<String, Process> procs = new LinkedHashMap<>();
     private final List<Sample> samples = new ArrayList<>();
     private final List<Violation> violations = new ArrayList<>();
+    /** For each violation, the step after which a check first found it (a bad change shows where it bites). */
+    private final Map<Violation, String> foundAfter = new HashMap<>();
+    /** The step running now, for {@link #foundAfter}. */
+    private String currentStep = "start";
     private final List<String> notes = new ArrayList<>();
     private Occupancy peakOccupancy;
     private long peakNr = -1;
@@ -93,6 +98,7 @@ public final class Simulation {
                 sample(0, "start");
                 int i = 0;
                 for (Step s : steps) {
+                    currentStep = "line " + s.line() + " (" + label(s) + ")";
                     try {
                         step(s);
                     } catch (ptlab.phys.OutOfMemoryException e) {
@@ -108,6 +114,7 @@ public final class Simulation {
                     }
                     progress.accept(i);
                 }
+                currentStep = "end of run";
                 walkers.stop();
                 for (Process p : new ArrayList<>(procs.values())) {
                     p.exit();
@@ -146,7 +153,7 @@ public final class Simulation {
             }
             throw f;
         }
-        return new SimReport(config, cpus, seed, samples, peakOccupancy, violations, notes, stats(), (System.nanoTime() - t0) / 1_000_000);
+        return new SimReport(config, cpus, seed, samples, peakOccupancy, violations, Map.copyOf(foundAfter), notes, stats(), (System.nanoTime() - t0) / 1_000_000);
     }
 
     private void step(Step s) {
@@ -315,6 +322,7 @@ public final class Simulation {
         for (Violation v : found) {
             if (!violations.contains(v)) {
                 violations.add(v);
+                foundAfter.put(v, currentStep);
             }
         }
     }

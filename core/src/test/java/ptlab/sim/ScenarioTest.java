@@ -8,6 +8,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import ptlab.arch.Architectures;
 import ptlab.arch.Level;
+import ptlab.cpu.Violation;
 import ptlab.pgtable.KernelConfig;
 import ptlab.trace.TraceSyntaxException;
 
@@ -30,6 +31,24 @@ class ScenarioTest {
         assertThatThrownBy(() -> parse("process a\nmprotect 0x100000800 4K r\n")).hasMessage("s.scenario:2: address 0x100000800 is not aligned to a 4 KiB page");
         assertThatThrownBy(() -> parse("boot\nhotadd 1G near\n")).hasMessageStartingWith("s.scenario:2: hotadd: expected 'far'");
         assertThatThrownBy(() -> parse("process a\nexit\nexit\n")).hasMessage("s.scenario:3: no current process (start one with 'process NAME')");
+    }
+
+    /**
+     * A violation names the step after which the checker first found it: with a check after
+     * every step, that is the step that broke the rule (here recorded by hand after line 4).
+     */
+    @Test
+    void eachViolationNamesTheStepAfterWhichItWasFirstFound() throws Exception {
+        KernelConfig c = KernelConfig.of(Architectures.byName("x86_64-4l")).withRam(1L << 30);
+        Simulation sim = new Simulation(c, 2, 1, 1);
+        List<Step> steps = parse("process a\nmmap 0x100000000 4M\n\ntouch 0x100000000 4M\nmunmap 0x100000000 4M\n");
+        SimReport r = sim.run(steps, i -> {
+            if (i == 2) { // after the mmap's check: the next check, after the touch, finds it
+                sim.kernel().pageTables().log().record("test-rule", "recorded after the second step");
+            }
+        });
+        assertThat(r.violations()).extracting(Violation::kind).containsExactly("test-rule");
+        assertThat(r.foundAfter(r.violations().get(0))).isEqualTo("line 4 (touch)");
     }
 
     @Test
