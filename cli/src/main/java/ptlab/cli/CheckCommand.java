@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -45,6 +46,9 @@ final class CheckCommand implements Callable<Integer> {
             + "architecture run holds (32G on arm64-16k-36, 84G on riscv-sv39, 256G on arm64-4k-39) (default: ${DEFAULT-VALUE}).")
     String ram;
 
+    @Mixin
+    ModelOptions model;
+
     /** Violations listed per kind without {@code --all}. */
     static final int SHOWN = 5;
 
@@ -61,7 +65,7 @@ final class CheckCommand implements Callable<Integer> {
         String name = scenario == null ? Scenarios.DEFAULT_NAME : scenario.toString();
         int total = 0;
         for (Architecture a : archs) {
-            SimReport r = SimulateCommand.run(name, a, new Simulation(KernelConfig.of(a).withRam(ramBytes), 4, seed, 1), steps, i -> { });
+            SimReport r = SimulateCommand.run(name, a, new Simulation(model.apply(KernelConfig.of(a).withRam(ramBytes)), 4, seed, 1), steps, i -> { });
             out.printf("%s on %s: %d steps, %d checker runs, %d violation(s)%n", name, a.name(), steps.size(), r.counters().checks(),
                     r.violations().size());
             print(out, r, all);

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -72,6 +73,9 @@ final class SimulateCommand implements Callable<Integer> {
             + "grace period) to FILE, for JDK Mission Control.")
     Path jfr;
 
+    @Mixin
+    ModelOptions model;
+
     @Option(names = "--quiet", description = "No progress bar.")
     boolean quiet;
 
@@ -111,7 +115,7 @@ final class SimulateCommand implements Callable<Integer> {
         try (Progress progress = new Progress((long) archs.size() * steps.size(), quiet)) {
             for (int ai = 0; ai < archs.size(); ai++) {
                 Architecture a = archs.get(ai);
-                KernelConfig cfg = KernelConfig.of(a).withRam(ramBytes);
+                KernelConfig cfg = model.apply(KernelConfig.of(a).withRam(ramBytes));
                 long base = (long) ai * steps.size();
                 SimReport r = run(name, a, new Simulation(cfg, cpus, seed, checkEvery), steps, i -> progress.update(base + i, a.name()));
                 reports.add(r);

@@ -54,6 +54,31 @@ class SimulateCommandTest {
     }
 
     /**
+     * The lifecycle-rule switches of KernelConfig reach the simulated machine: a scenario that
+     * splits the linear map runs clean on PREEMPT_RT (its tables are preallocated outside
+     * stop_machine) and with the pre-6.16 constructor rules.
+     */
+    @Test
+    void modelSwitchesChangeTheKernelConfig() throws Exception {
+        CheckCommand c = new CheckCommand();
+        new picocli.CommandLine(c).parseArgs("--preempt-rt", "--pre-6.16-ctors");
+        ptlab.pgtable.KernelConfig k = c.model.apply(ptlab.pgtable.KernelConfig.defaults());
+        assertThat(k.preemptRt()).isTrue();
+        assertThat(k.dynamicPtlocks()).as("PREEMPT_RT allocates ptlocks").isTrue();
+        assertThat(k.pre616Ctors()).isTrue();
+        SimulateCommand sim = new SimulateCommand();
+        new picocli.CommandLine(sim).parseArgs("--dynamic-ptlocks");
+        ptlab.pgtable.KernelConfig d = sim.model.apply(ptlab.pgtable.KernelConfig.defaults());
+        assertThat(d.dynamicPtlocks()).isTrue();
+        assertThat(d.preemptRt()).isFalse();
+        Path s = dir.resolve("split.scenario");
+        Files.writeString(s, "boot\nprocess a\nmmap 0x100000000 8M\ntouch 0x100000000 8M\nsplit-linear\nexit a\n");
+        MainTest.Run r = MainTest.run("check", "--scenario", s.toString(), "--arch", "arm64-4k-48", "--ram", "1G", "--preempt-rt",
+                "--pre-6.16-ctors");
+        assertThat(r.status()).as(r.out() + r.err()).isZero();
+    }
+
+    /**
      * A bad change usually breaks one rule for many tables: check groups the violations by kind,
      * names the step after which each was first found, and lists the first few unless --all.
      */
