@@ -477,6 +477,13 @@ public final class PageTables {
 
     /* ---- locks (include/linux/mm.h) ---- */
 
+    /**
+     * Why a lock lookup found no ptlock on a freed table: the dtor dropped it, so the caller
+     * holds a table that was freed under it, not one constructed without a lock.
+     */
+    private static final String FREED = " is freed (its dtor dropped the ptlock): a use after free; was the table freed without"
+            + " pte_free_defer/tlb_remove_table, or reached outside an RCU read section?";
+
     /** {@code pte_lockptr(mm, pmd)}: the PTE table's split lock, else {@code mm->page_table_lock}. */
     public SpinLock pteLockptr(Mm mm, PageDesc pteTable) {
         if (!config.splitPtePtlocks()) {
@@ -485,7 +492,7 @@ public final class PageTables {
         SpinLock l = pteTable.ptl;
         if (l == null) {
             throw new LockProtocolError("pte_lockptr: PTE table pfn 0x" + Long.toHexString(pteTable.pfn()) + " of " + mm
-                    + " has no ptlock (constructed for init_mm?)");
+                    + (pteTable.poisoned() ? FREED : " has no ptlock (constructed for init_mm?)"));
         }
         return l;
     }

@@ -21,6 +21,7 @@ import ptlab.arch.Level;
 import ptlab.arch.PageProt;
 import ptlab.check.CheckedKernels;
 import ptlab.check.Checker;
+import ptlab.cpu.LockProtocolError;
 import ptlab.cpu.SimCpu;
 import ptlab.cpu.SpinLock;
 import ptlab.cpu.Violation;
@@ -298,6 +299,22 @@ class PageTableCoreTest {
         System.out.printf("install race %-13s %d rounds x %d CPUs: %d races lost (loser freed its table)%n",
                 arch, rounds, threads, pt.stats().installRacesLost());
         r.teardown(mm);
+    }
+
+    /**
+     * pte_lockptr of a PTE table that was freed (a reader that kept it past its free) says so,
+     * instead of suggesting that the table was constructed for init_mm.
+     */
+    @Test
+    void lockptrOfAFreedTableNamesTheUseAfterFree() {
+        PageTables pt = tables(KernelConfig.defaults());
+        Mm mm = pt.newMm("u", MmKind.USER);
+        PageDesc pte = pt.allocTable(mm, mm, Level.PTE, "pte_alloc_one");
+        pt.freeTable(pte);
+        assertThatThrownBy(() -> pt.pteLockptr(mm, pte)).isInstanceOf(LockProtocolError.class)
+                .hasMessageContaining("pte_lockptr: PTE table pfn 0x" + Long.toHexString(pte.pfn()) + " of " + mm + " is freed")
+                .hasMessageContaining("pte_free_defer").hasMessageNotContaining("init_mm");
+        pt.destroyMm(mm);
     }
 
     /**
