@@ -44,7 +44,7 @@ final class SnapshotCommand implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "PID", description = "Process id (or 'self').")
         String pid;
 
-        @Parameters(index = "1", paramLabel = "DIR", description = "Directory to write (created if missing).")
+        @Parameters(index = "1", paramLabel = "DIR", description = "Directory to write: a new one, or an empty one (a capture never mixes with older files).")
         Path dir;
 
         @Override

@@ -98,6 +98,17 @@ class SnapshotCommandTest {
         assertThat(r.rc()).isEqualTo(2);
     }
 
+    /** A second capture into the first one's directory is refused in one line, and the first is left intact. */
+    @Test
+    void captureIntoAnOlderCaptureIsRefused() throws Exception {
+        byte[] maps = Files.readAllBytes(cap.resolve("maps"));
+        Run r = run("snapshot", "capture", "self", cap.toString());
+        assertThat(r.rc()).isEqualTo(2);
+        assertThat(r.err()).isEqualTo("ptlab: " + cap + ": not empty (capture into a new or empty directory)\n");
+        assertThat(r.out()).isEmpty();
+        assertThat(Files.readAllBytes(cap.resolve("maps"))).isEqualTo(maps);
+    }
+
     /** A kernel thread (kthreadd, pid 2) has no user mappings: one line saying so, and no directory left behind. */
     @Test
     void captureOfAKernelThreadSaysWhyAndLeavesNothing() throws Exception {

@@ -16,7 +16,8 @@ import ptlab.TextInput;
  * {@code ptlab snapshot capture PID DIR}: copies {@code /proc/PID/maps}, {@code smaps} and
  * {@code status} verbatim and writes {@code DIR/pagemap}: for each maps line below
  * {@link Pagemap#USER_LIMIT}, in order, the pagemap entries of its pages, and
- * {@code DIR/pagemap.index}: where the occupied entries are ({@link PagemapIndex}).
+ * {@code DIR/pagemap.index}: where the occupied entries are ({@link PagemapIndex}). DIR is
+ * created if missing and must otherwise be empty; a capture that fails leaves it as it was.
  */
 /*
  * Implementation notes. maps and smaps are read until they agree (see consistent), then the
@@ -49,6 +50,11 @@ public final class Capture {
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new PtlabException(dir + ": not a directory");
         }
+        if (!isEmptyOrMissing(dir)) {
+            // Writing over an older capture would mix two processes' files, and one that fails
+            // half-way would leave such a mix behind: analyze would then report nonsense.
+            throw new PtlabException(dir + ": not empty (capture into a new or empty directory)");
+        }
         // Everything that can be read first is read before DIR is made, so a capture that
         // cannot be taken (no such process, no permission) leaves nothing behind.
         byte[] maps = null;
@@ -79,15 +85,27 @@ public final class Capture {
             index.write(dir);
             return pages;
         } catch (RuntimeException e) {
-            if (created) {
-                removeQuietly(dir);
-            }
+            removeQuietly(dir, created);
             throw e;
         }
     }
 
-    /** Removes a directory this capture made, with the files it wrote there; best effort. */
-    private static void removeQuietly(Path dir) {
+    private static boolean isEmptyOrMissing(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            return true;
+        }
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            return s.findAny().isEmpty();
+        } catch (IOException e) {
+            throw new PtlabException(dir + ": cannot read (" + TextInput.reason(e) + ")", e);
+        }
+    }
+
+    /**
+     * Removes the files a failed capture wrote (the directory was empty before), and the
+     * directory too if this capture made it; best effort.
+     */
+    private static void removeQuietly(Path dir, boolean created) {
         for (String f : new String[] {"pagemap", "maps", "smaps", "status", PagemapIndex.FILE}) {
             try {
                 Files.deleteIfExists(dir.resolve(f));
@@ -96,7 +114,9 @@ public final class Capture {
             }
         }
         try {
-            Files.deleteIfExists(dir);
+            if (created) {
+                Files.deleteIfExists(dir);
+            }
         } catch (IOException ignored) {
             // not empty (someone else wrote there) or not ours to remove
         }
