@@ -352,15 +352,25 @@ public final class Simulation {
         }
     }
 
+    /** The step's keyword as the scenario spells it ({@code process}, {@code split-linear}, {@code parallel touch}). */
     static String label(Step s) {
-        String n = s.getClass().getSimpleName();
         if (s instanceof Step.Trace) {
-            return ((Step.Trace) s).op().getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT);
+            return opName(((Step.Trace) s).op());
         }
         if (s instanceof Step.Parallel) {
-            return "parallel " + ((Step.Parallel) s).op().getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT);
+            return "parallel " + opName(((Step.Parallel) s).op());
         }
-        return n.toLowerCase(java.util.Locale.ROOT);
+        if (s instanceof Step.NewProcess) {
+            return "process";
+        }
+        if (s instanceof Step.SplitLinear) {
+            return "split-linear";
+        }
+        return s.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT); // boot, hotadd, walkers, use, exit, fork, check
+    }
+
+    private static String opName(ptlab.trace.TraceOp op) {
+        return op.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT);
     }
 
     private SimReport.Counters stats() {

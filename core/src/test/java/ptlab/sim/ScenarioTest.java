@@ -102,6 +102,16 @@ class ScenarioTest {
         assertThat(r.violations()).isEmpty();
     }
 
+    /** The timeline (text and --report) names each step as the scenario spells it, not by its Java class. */
+    @Test
+    void samplesAreLabelledWithTheScenarioKeywords() throws Exception {
+        KernelConfig c = KernelConfig.of(Architectures.byName("x86_64-4l")).withRam(1L << 30);
+        SimReport r = new Simulation(c, 4, 1, 0).run(parse("boot\nprocess a\nmmap 0x100000000 4M\nparallel 2 touch 0x100000000 4M\n"
+                + "fork b\nsplit-linear\nhotadd 128M\nwalkers 1\nwalkers 0\nuse b\nexit b\ncheck\n"), i -> { });
+        assertThat(r.samples()).extracting(Sample::label).containsExactly("start", "boot", "process", "mmap", "parallel touch", "fork",
+                "split-linear", "hotadd", "walkers", "walkers", "use", "exit", "check", "end");
+    }
+
     @Test
     void aProcessTheRamCannotHoldEndsTheRunWithItsLine() throws Exception {
         KernelConfig c = KernelConfig.of(Architectures.byName("x86_64-4l")).withRam(256L << 20);
