@@ -21,6 +21,28 @@ class SimulateCommandTest {
         assertThat(Files.readString(html)).startsWith("<!DOCTYPE html>").contains("<svg", "entry occupancy").doesNotContain("<script");
     }
 
+    /**
+     * The report's summary has the text summary's tables per level and peak, cell for cell, and
+     * says why the occupancy totals differ from them (init_mm's static PGD and boot's tables are
+     * walked but not in NR_PAGETABLE; a THP's deposited PTE table is the other way round).
+     */
+    @Test
+    void theReportSummaryMatchesTheTextAndExplainsOccupancy() throws Exception {
+        Path s = dir.resolve("thp.scenario");
+        Files.writeString(s, "boot\nprocess a\nmmap 0x40000000 4M rw thp\ntouch 0x40000000 4M\n");
+        Path html = dir.resolve("r.html");
+        MainTest.Run r = MainTest.run("simulate", "--arch", "x86_64-4l", "--ram", "1G", "--quiet", "--scenario", s.toString(),
+                "--report", html.toString());
+        assertThat(r.status()).as(r.err()).isZero();
+        String row = r.out().lines().filter(l -> l.startsWith("x86_64-4l ")).findFirst().orElseThrow();
+        String[] cells = row.trim().split(" +");
+        String expected = "<tr><td>" + String.join("</td><td>", java.util.Arrays.copyOf(cells, 7)) + "</td>";
+        assertThat(expected).contains("<td>-</td>"); // p4d is folded on 4-level x86
+        String page = Files.readString(html);
+        assertThat(page).contains("<th>pgd</th><th>p4d</th><th>pud</th><th>pmd</th><th>pte</th>", expected)
+                .contains("Occupancy counts the tables a walk from each PGD reaches at the peak");
+    }
+
     @Test
     void aBadScenarioIsFileLineReasonAndStatus2() throws Exception {
         Path s = dir.resolve("bad.scenario");

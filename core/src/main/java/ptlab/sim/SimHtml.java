@@ -9,7 +9,8 @@ import ptlab.report.HtmlPage;
 import ptlab.report.Svg;
 
 /**
- * The {@code --report} page of {@code ptlab simulate}: for each architecture, page-table memory
+ * The {@code --report} page of {@code ptlab simulate}: a summary with the text summary's numbers
+ * (tables per level at the peak, peak NR_PAGETABLE, counters), then for each architecture page-table memory
  * per level over the steps of the scenario, NR_PAGETABLE against the processes' VmPTE, entry
  * occupancy per level at the peak, and the counters. Self-contained (inline SVG, no scripts).
  */
@@ -20,22 +21,44 @@ public final class SimHtml {
         HtmlPage page = new HtmlPage("ptlab simulate: " + scenarioName);
         page.paragraph(reports.size() + " architecture(s); the same scenario on each. Memory is in KiB of page-table pages.");
         List<List<String>> rows = new ArrayList<>();
-        rows.add(List.of("arch", "peak NR_PAGETABLE (KiB)", "peak VmPTE (KiB)", "ctors", "dtors", "split tables", "TLB flushes",
+        List<String> head = new ArrayList<>(List.of("arch"));
+        for (Level l : Level.values()) {
+            head.add(l.kernelName());
+        }
+        head.addAll(List.of("peak NR_PAGETABLE (KiB)", "peak VmPTE (KiB)", "ctors", "dtors", "split tables", "TLB flushes",
                 "shootdowns", "grace periods", "violations", "ms"));
+        rows.add(head);
         for (SimReport r : reports) {
             Sample peak = r.peak();
-            long pageKb = r.config().arch().geometry().pageSize() >> 10;
-            rows.add(List.of(r.config().arch().name(), Long.toString(peak.nrPagetable() * pageKb), Long.toString(maxVmPte(r) >> 10),
+            Geometry g = r.config().arch().geometry();
+            long pageKb = g.pageSize() >> 10;
+            List<String> row = new ArrayList<>(List.of(r.config().arch().name()));
+            for (Level l : Level.values()) {
+                row.add(g.isFolded(l) ? "-" : Long.toString(peak.tables()[l.ordinal()]));
+            }
+            row.addAll(List.of(Long.toString(peak.nrPagetable() * pageKb), Long.toString(maxVmPte(r) >> 10),
                     Long.toString(r.counters().ctors()), Long.toString(r.counters().dtors()), Long.toString(r.counters().splitTables()),
                     Long.toString(r.counters().tlbFlushes()), Long.toString(r.counters().shootdowns()),
                     Long.toString(r.counters().gracePeriods()), Integer.toString(r.violations().size()), Long.toString(r.millis())));
+            rows.add(row);
         }
         page.heading("Summary").table(rows);
+        page.paragraph("pgd to pte: tables per level at the peak of NR_PAGETABLE (every mm, init_mm included; '-': folded), as in "
+                + "the text summary; peak VmPTE: the largest sum of the processes' VmPTE after any step; ms: wall time of the run.");
         for (SimReport r : reports) {
             section(page, r);
         }
         return page.render();
     }
+
+    /**
+     * Why the occupancy totals differ from the tables per level of the summary: they count what a
+     * walk from each PGD reaches, not what NR_PAGETABLE counts.
+     */
+    static final String OCCUPANCY_NOTE = "Occupancy counts the tables a walk from each PGD reaches at the peak, so its totals differ "
+            + "from the summary's tables per level: it includes init_mm's PGD (swapper_pg_dir, a static table) and the tables "
+            + "boot made with the early allocator, which NR_PAGETABLE does not count, and leaves out the PTE tables deposited "
+            + "for THPs, which NR_PAGETABLE counts but no entry points to.";
 
     private static long maxVmPte(SimReport r) {
         long m = 0;
@@ -97,6 +120,7 @@ public final class SimHtml {
                 t.add(row);
             }
             page.table(t);
+            page.paragraph(OCCUPANCY_NOTE);
         }
         SimReport.Counters c = r.counters();
         page.table(List.of(List.of("counter", "value"),
