@@ -7,9 +7,13 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 import ptlab.arch.Architecture;
 import ptlab.arch.Architectures;
+import ptlab.arch.Geometry;
 import ptlab.arch.Level;
 
-/** {@code ptlab arch}: lists the architectures or shows one's geometry. */
+/**
+ * {@code ptlab arch}: lists the architectures or shows one's geometry. What one entry maps is
+ * printed with a unit (512G, 2M, 4K), as {@code ptlab dump} prints sizes, not as a byte count.
+ */
 @Command(name = "arch", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "List architectures, or show the geometry of one.")
 final class ArchCommand implements Callable<Integer> {
     @Spec
@@ -23,8 +27,9 @@ final class ArchCommand implements Callable<Integer> {
         var out = spec.commandLine().getOut();
         if (arch == null) {
             for (Architecture a : Architectures.all()) {
-                out.printf("%-14s %s%n", a.name(), a.geometry());
+                out.printf("%-14s %s%n", a.name(), levels(a.geometry()));
             }
+            out.println("  LEVEL[entries x what one entry maps], leaf: the level may map a block itself");
             return 0;
         }
         Architecture a = Architectures.byName(arch);
@@ -33,9 +38,19 @@ final class ArchCommand implements Callable<Integer> {
         for (Level l : Level.values()) {
             var g = a.geometry();
             out.printf("  %-4s %s%n", l, g.isFolded(l) ? "folded into " + g.holder(l)
-                    : g.entries(l) + " entries x " + g.entrySize(l) + " bytes" + (g.leafAllowed(l) ? ", leaf" : "")
+                    : g.entries(l) + " entries, each maps " + Sizes.format(g.entrySize(l)) + (g.leafAllowed(l) ? ", leaf" : "")
                             + (g.contiguousEntries(l) > 0 ? ", cont " + g.contiguousEntries(l) : ""));
         }
         return 0;
+    }
+
+    /** {@code PGD[512x512G] PUD[512x1G,leaf] ...}: the run-time levels, top down. */
+    private static String levels(Geometry g) {
+        StringBuilder b = new StringBuilder();
+        for (Level l : g.levels()) {
+            b.append(l).append('[').append(g.entries(l)).append('x').append(Sizes.format(g.entrySize(l)))
+                    .append(g.leafAllowed(l) ? ",leaf" : "").append("] ");
+        }
+        return b.toString().trim();
     }
 }

@@ -45,6 +45,17 @@ class MainTest {
         assertThat(v.out()).startsWith("ptlab ");
     }
 
+    /** What one entry maps is a size with a unit, as dump prints it, not a byte count to count the digits of. */
+    @Test
+    void archPrintsWhatAnEntryMapsWithAUnit() {
+        Run list = run("arch");
+        assertThat(list.status()).isZero();
+        assertThat(list.out()).contains("x86_64-4l      PGD[512x512G] PUD[512x1G,leaf] PMD[512x2M,leaf] PTE[512x4K,leaf]\n",
+                "arm64-64k-42   PGD[8192x512M,leaf] PTE[8192x64K,leaf]\n", "LEVEL[entries x what one entry maps]");
+        Run one = run("arch", "--arch", "x86_64-5l");
+        assertThat(one.out()).contains("  PGD  512 entries, each maps 256T\n", "  PMD  512 entries, each maps 2M, leaf\n");
+    }
+
     @Test
     void unknownArchitectureIsOneLineAndStatus2() {
         badInput(run("arch", "--arch", "bogus"), "unknown architecture 'bogus'");
