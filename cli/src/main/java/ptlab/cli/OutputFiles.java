@@ -2,8 +2,11 @@ package ptlab.cli;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import ptlab.PtlabException;
 import ptlab.TextInput;
 
@@ -35,12 +38,37 @@ final class OutputFiles {
         }
     }
 
-    /** Writes {@code text} as UTF-8; a failure is one line naming the option, the file and the reason. */
+    /**
+     * Writes {@code text} as UTF-8 to a temporary file beside {@code file}, then renames it over
+     * {@code file}: a write that fails (a full disk) leaves no half-written page, and a reader
+     * never sees one. A failure is one line naming the option, the file and the reason.
+     */
     static void write(String option, Path file, String text) {
+        Path abs = file.toAbsolutePath();
+        Path tmp = null;
         try {
-            Files.writeString(file, text, StandardCharsets.UTF_8);
+            // Not createTempFile: its 0600 would make a report others cannot read; this one gets the umask's mode.
+            tmp = abs.resolveSibling("." + abs.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
+            Files.writeString(tmp, text, StandardCharsets.UTF_8, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            try {
+                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
+            }
         } catch (IOException e) {
+            deleteQuietly(tmp);
             throw new PtlabException(option + " " + file + ": cannot write (" + TextInput.reason(e) + ")", e);
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        if (p == null) {
+            return;
+        }
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // the write error being reported matters more
         }
     }
 }

@@ -7,12 +7,22 @@ import jdk.jfr.Configuration;
 import jdk.jfr.Recording;
 import ptlab.PtlabException;
 
-/** A JFR recording of the run with the ptlab events enabled ({@code --jfr FILE}). */
+/**
+ * A JFR recording of the run with the ptlab events enabled ({@code --jfr FILE}). The file is
+ * written when the run ends well ({@link #stop}); a run that fails leaves none ({@link #discard}).
+ */
+/*
+ * No Recording.setDestination: a recording with a destination writes it on close() too, so a
+ * failed run would leave a recording of half a run (or overwrite an older one). The data is
+ * dumped explicitly instead, only by stop().
+ */
 final class Recorder {
     private final Recording recording;
+    private final Path file;
 
-    private Recorder(Recording r) {
+    private Recorder(Recording r, Path file) {
         this.recording = r;
+        this.file = file;
     }
 
     static Recorder start(Path file) {
@@ -21,9 +31,9 @@ final class Recorder {
             for (String e : new String[] {"ptlab.Table", "ptlab.Thp", "ptlab.KernelSync", "ptlab.TlbFlush", "ptlab.GracePeriod"}) {
                 r.enable(e);
             }
-            r.setDestination(file);
+            r.setToDisk(true);
             r.start();
-            return new Recorder(r);
+            return new Recorder(r, file);
         } catch (IOException e) {
             throw new PtlabException("--jfr " + file + ": cannot write (" + ptlab.TextInput.reason(e) + ")", e);
         } catch (ParseException e) {
@@ -31,8 +41,20 @@ final class Recorder {
         }
     }
 
+    /** Ends the recording and writes it to the file. */
     void stop() {
-        recording.stop();
+        try {
+            recording.stop();
+            recording.dump(file);
+        } catch (IOException e) {
+            throw new PtlabException("--jfr " + file + ": cannot write (" + ptlab.TextInput.reason(e) + ")", e);
+        } finally {
+            recording.close();
+        }
+    }
+
+    /** Ends the recording of a run that failed, writing nothing. */
+    void discard() {
         recording.close();
     }
 }

@@ -102,6 +102,9 @@ final class SimulateCommand implements Callable<Integer> {
         if (jfr != null) {
             OutputFiles.checkWritable("--jfr", jfr);
         }
+        if (report != null && jfr != null && report.toAbsolutePath().normalize().equals(jfr.toAbsolutePath().normalize())) {
+            throw new PtlabException("--report and --jfr name the same file " + report + " (one would overwrite the other)");
+        }
         List<Step> steps = scenario == null ? Scenarios.builtIn() : Scenarios.load(scenario);
         String name = scenario == null ? Scenarios.DEFAULT_NAME : scenario.toString();
         Recorder rec = jfr == null ? null : Recorder.start(jfr);
@@ -112,6 +115,7 @@ final class SimulateCommand implements Callable<Integer> {
                 "peak_kB", "ctors", "dtors", "dynptl", "syncs", "split", "flushes", "shootdn", "gps", "viol", "ms");
         out.flush();
         int violations = 0;
+        boolean ran = false;
         try (Progress progress = new Progress((long) archs.size() * steps.size(), quiet)) {
             for (int ai = 0; ai < archs.size(); ai++) {
                 Architecture a = archs.get(ai);
@@ -122,9 +126,12 @@ final class SimulateCommand implements Callable<Integer> {
                 row(out, r);
                 violations += r.violations().size();
             }
+            ran = true;
         } finally {
-            if (rec != null) {
+            if (rec != null && ran) {
                 rec.stop();
+            } else if (rec != null) {
+                rec.discard(); // a run that stopped with an error leaves no recording behind
             }
         }
         out.println("  tables per level at the peak of NR_PAGETABLE (every mm, init_mm included); peak_kB = NR_PAGETABLE at the peak;");

@@ -151,6 +151,35 @@ class SimulateCommandTest {
         assertThat(counts.get("ptlab.Table")).isGreaterThanOrEqualTo(2 * 4); // at least one table per level allocated and freed
     }
 
+    /**
+     * A run that stops with an error (exit 2) writes no recording and no report, and leaves a
+     * file that was there before as it was; --report and --jfr naming one file is refused.
+     */
+    @Test
+    void aFailedRunLeavesNoRecordingOrReportBehind() throws Exception {
+        Path late = dir.resolve("late.scenario");
+        Files.writeString(late, "boot\nprocess a\nmmap 0x100000000 4M\ntouch 0x100000000 4M\nsplit-linear 0x200000000 4K\n");
+        Path jfr = dir.resolve("run.jfr");
+        Path html = dir.resolve("run.html");
+        MainTest.Run r = MainTest.run("simulate", "--quiet", "--scenario", late.toString(), "--arch", "x86_64-4l", "--jfr", jfr.toString(),
+                "--report", html.toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(jfr).doesNotExist();
+        assertThat(html).doesNotExist();
+        Files.writeString(jfr, "an older recording");
+        assertThat(MainTest.run("simulate", "--quiet", "--scenario", late.toString(), "--arch", "x86_64-4l", "--jfr", jfr.toString())
+                .status()).isEqualTo(2);
+        assertThat(Files.readString(jfr)).isEqualTo("an older recording");
+        try (var files = Files.list(dir)) {
+            assertThat(files).as("no temporary files").hasSize(2);
+        }
+        MainTest.Run same = MainTest.run("simulate", "--quiet", "--arch", "x86_64-4l", "--jfr", html.toString(), "--report",
+                dir.resolve(".").resolve("run.html").toString());
+        assertThat(same.status()).isEqualTo(2);
+        assertThat(same.err()).isEqualTo("ptlab: --report and --jfr name the same file " + dir.resolve(".").resolve("run.html")
+                + " (one would overwrite the other)\n");
+    }
+
     @Test
     void printScenarioShowsTheBuiltInOne() {
         MainTest.Run r = MainTest.run("simulate", "--print-scenario");
