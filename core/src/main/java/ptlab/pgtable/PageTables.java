@@ -370,6 +370,12 @@ public final class PageTables {
 
     /** {@code pagetable_dtor} + {@code pagetable_free}. The table must be unreachable. */
     public void freeTable(PageDesc d) {
+        freeTable(d, "pagetable_free");
+    }
+
+    /** {@link #freeTable(PageDesc)}, naming the site that frees it in later use-after-free reports ({@link PageDesc#freedBy}). */
+    private void freeTable(PageDesc d, String site) {
+        d.freedBy = site + " of " + d.level + " table of " + d.mm + " on " + ptlab.cpu.SimCpu.current();
         dtor(d);
         alloc.free(d.pfn(), d.order);
     }
@@ -408,7 +414,7 @@ public final class PageTables {
         deferred.add(d);
         rcu.callRcu(() -> {
             deferred.remove(d);
-            freeUnlinked(d, site);
+            freeUnlinked(d, site + " after a grace period");
         });
     }
 
@@ -423,7 +429,7 @@ public final class PageTables {
                 break;
             }
         }
-        freeTable(d);
+        freeTable(d, site);
     }
 
     /** Tables unhooked and waiting for a grace period: constructed, counted in NR_PAGETABLE, unreachable. */

@@ -71,6 +71,13 @@ public final class PageDesc {
      * ptlock, not in NR_PAGETABLE, as Linux's early page tables.
      */
     public boolean memblock;
+    /**
+     * Who freed the table last: the freeing site, the table's level and mm, and the CPU, set
+     * by the page-table code just before the free and kept across it (poison does not clear
+     * it), so a use-after-free report can name the free as well as the reader. Null if never
+     * freed as a table.
+     */
+    public volatile String freedBy;
 
     PageDesc(long pfn) {
         this.pfn = pfn;

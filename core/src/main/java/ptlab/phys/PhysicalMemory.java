@@ -219,7 +219,7 @@ public final class PhysicalMemory {
         // The poison fill is plain and the flag store comes after it: a reader may see the
         // poison word before the flag, so either one is a freed frame.
         if (d.poisoned() || v == PageDesc.POISON) {
-            log.record("use-after-free", reader + " read word " + index + " of freed table pfn 0x" + Long.toHexString(d.pfn()));
+            log.record("use-after-free", reader + " read word " + index + " of freed table pfn 0x" + Long.toHexString(d.pfn()) + freedBy(d));
         }
         return v;
     }
@@ -233,9 +233,15 @@ public final class PhysicalMemory {
         long v = Words.getAcquire(d.words(), index);
         if (d.poisoned() || v == PageDesc.POISON || d.generation() != generation) {
             log.record("use-after-free", reader + " read word " + index + " of freed table pfn 0x" + Long.toHexString(d.pfn())
-                    + (d.poisoned() ? "" : " (freed and reused since it was mapped)"));
+                    + (d.poisoned() ? "" : " (freed and reused since it was mapped)") + freedBy(d));
         }
         return v;
+    }
+
+    /** ", freed by SITE" for a report, from {@link PageDesc#freedBy}, or nothing. */
+    private static String freedBy(PageDesc d) {
+        String by = d.freedBy;
+        return by == null ? "" : ", freed by " + by;
     }
 
     public int refcount(long pfn) {

@@ -42,5 +42,8 @@ class SimulationRcuTest {
             found = sim.run(reclaimUnderWalkers(100), i -> { }).violations();
         }
         assertThat(found).extracting(Violation::kind).contains("use-after-free");
+        // The report names the reader and the free: the site, the table, its mm, the freeing CPU.
+        assertThat(found).filteredOn(v -> v.kind().equals("use-after-free")).first().extracting(Violation::detail).asString()
+                .containsPattern("on cpu\\S* read word \\d+ of freed table pfn 0x\\p{XDigit}+( \\(freed and reused since it was mapped\\))?, freed by pte_free_defer of PTE table of p on cpu");
     }
 }
