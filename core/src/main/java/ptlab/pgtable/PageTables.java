@@ -509,6 +509,11 @@ public final class PageTables {
      * that holds PMD entries.
      */
     public SpinLock pmdLockptr(Mm mm, PageDesc pmdTable) {
+        if (config.pmdTablesHavePtlock() && pmdTable.poisoned()) {
+            // Linux reads ptlock_ptr of the freed page here; the level (null after the free)
+            // would otherwise send a freed PMD table to page_table_lock without a word.
+            throw new LockProtocolError("pmd_lockptr: PMD table pfn 0x" + Long.toHexString(pmdTable.pfn()) + " of " + mm + FREED);
+        }
         if (config.pmdTablesHavePtlock() && pmdTable.level == Level.PMD) {
             SpinLock l = pmdTable.ptl;
             if (l == null) {

@@ -314,6 +314,13 @@ class PageTableCoreTest {
         assertThatThrownBy(() -> pt.pteLockptr(mm, pte)).isInstanceOf(LockProtocolError.class)
                 .hasMessageContaining("pte_lockptr: PTE table pfn 0x" + Long.toHexString(pte.pfn()) + " of " + mm + " is freed")
                 .hasMessageContaining("pte_free_defer").hasMessageNotContaining("init_mm");
+        // The same for a PMD table with split PMD locks: it used to fall back to page_table_lock
+        // without a word, since a freed table has no level.
+        PageDesc pmd = pt.allocTable(mm, mm, Level.PMD, "pmd_alloc_one");
+        pt.freeTable(pmd);
+        assertThat(pt.config().pmdTablesHavePtlock()).isTrue();
+        assertThatThrownBy(() -> pt.pmdLockptr(mm, pmd)).isInstanceOf(LockProtocolError.class)
+                .hasMessageContaining("pmd_lockptr: PMD table pfn 0x" + Long.toHexString(pmd.pfn()) + " of " + mm + " is freed");
         pt.destroyMm(mm);
     }
 
