@@ -79,6 +79,15 @@ public final class PageTables {
      */
     volatile boolean rcuDeferral = true;
 
+    /**
+     * Negative control (experiments, {@code ptlab.sim.Bug#NO_RCU_FREE}): {@code false} makes
+     * {@link #pteFreeDefer} and {@link #tlbRemoveTable} free at once, the bug lockless readers
+     * then expose as use-after-free. Set it before any table is freed.
+     */
+    public void setRcuDeferral(boolean on) {
+        rcuDeferral = on;
+    }
+
     public PageTables(KernelConfig config, ViolationLog log) {
         this.config = config;
         this.arch = config.arch();

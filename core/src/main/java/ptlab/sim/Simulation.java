@@ -67,6 +67,7 @@ public final class Simulation {
     private long hotAdded;
     private int checks;
     private long failedCalls;
+    private java.util.EnumSet<Bug> bugs = java.util.EnumSet.noneOf(Bug.class);
 
     public Simulation(KernelConfig config, int cpus, long seed, int checkEvery) {
         this.config = config;
@@ -83,6 +84,18 @@ public final class Simulation {
 
     public Kernel kernel() {
         return kernel;
+    }
+
+    /**
+     * Runs with the known bugs {@code bugs} (see {@link Bug}): the switches that live in the
+     * page tables and the MMU are set now; hotadd and split-linear read theirs when they run.
+     * Call it before {@link #run}.
+     */
+    public Simulation withBugs(java.util.Set<Bug> bugs) {
+        this.bugs = bugs.isEmpty() ? java.util.EnumSet.noneOf(Bug.class) : java.util.EnumSet.copyOf(bugs);
+        pt.setRcuDeferral(!this.bugs.contains(Bug.NO_RCU_FREE));
+        kernel.mmu().dropNextFlushes(this.bugs.contains(Bug.NO_TLB_FLUSH) ? Integer.MAX_VALUE : 0);
+        return this;
     }
 
     /** Runs every step, then exits the remaining processes, stops the walkers and checks once more. */
@@ -170,7 +183,11 @@ public final class Simulation {
             Step.SplitLinear sl = (Step.SplitLinear) s;
             long before = pt.stats().nrPagetable();
             if (sl.len() == 0) {
-                LinearMapSplit.Outcome o = new LinearMapSplit(km).run(LinearMapSplit.Mode.PREALLOCATED, true);
+                LinearMapSplit split = new LinearMapSplit(km);
+                if (bugs.contains(Bug.NO_SPLIT_FLUSH)) {
+                    split.omitFlush();
+                }
+                LinearMapSplit.Outcome o = split.run(LinearMapSplit.Mode.PREALLOCATED, true);
                 expect(o.result(), s);
             } else {
                 long ramEnd = km.ramEnd();
@@ -196,7 +213,7 @@ public final class Simulation {
                 long span = pt.geometry().entrySize(pt.geometry().root());
                 start = (km.ramEnd() + span - 1) & -span;
             }
-            KmapResult r = h.addMemory(start, size, MemoryHotplug.Order.FIXED);
+            KmapResult r = h.addMemory(start, size, bugs.contains(Bug.NO_KERNEL_SYNC) ? MemoryHotplug.Order.NO_SYNC : MemoryHotplug.Order.FIXED);
             expect(r, s);
             if (r.ok()) {
                 hotAdded += size;

@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.io.StringReader;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import ptlab.cpu.Violation;
+import ptlab.sim.Bug;
 import ptlab.sim.ScenarioParser;
 import ptlab.sim.SimReport;
 import ptlab.sim.Simulation;
@@ -37,8 +39,8 @@ class SimulationRcuTest {
     void withoutRcuDeferralAWalkerReadsAFreedTable() throws IOException {
         List<Violation> found = List.of();
         for (int round = 0; round < 5 && found.isEmpty(); round++) {
-            Simulation sim = new Simulation(KernelConfig.defaults().withRam(1L << 30), 2, round, 0);
-            sim.kernel().pageTables().rcuDeferral = false; // the bug: tables freed at once
+            Simulation sim = new Simulation(KernelConfig.defaults().withRam(1L << 30), 2, round, 0).withBugs(Set.of(Bug.NO_RCU_FREE));
+            assertThat(sim.kernel().pageTables().rcuDeferral).as("the bug: tables freed at once").isFalse();
             found = sim.run(reclaimUnderWalkers(100), i -> { }).violations();
         }
         assertThat(found).extracting(Violation::kind).contains("use-after-free");
