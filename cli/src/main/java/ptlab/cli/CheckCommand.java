@@ -61,11 +61,12 @@ final class CheckCommand implements Callable<Integer> {
         long ramBytes = RamOption.parse("--ram", ram, RamOption.SIMULATE_MIN, RamOption.SIMULATE_MAX);
         List<Architecture> archs = SimulateCommand.architectures(arch);
         RamOption.checkFits("--ram", ram, ramBytes, archs);
+        java.util.Set<ptlab.sim.Bug> bugs = model.bugs(); // an unknown name fails before anything runs
         List<Step> steps = scenario == null ? Scenarios.builtIn() : Scenarios.load(scenario);
         String name = scenario == null ? Scenarios.DEFAULT_NAME : scenario.toString();
         int total = 0;
         for (Architecture a : archs) {
-            SimReport r = SimulateCommand.run(name, a, new Simulation(model.apply(KernelConfig.of(a).withRam(ramBytes)), 4, seed, 1), steps, i -> { });
+            SimReport r = SimulateCommand.run(name, a, new Simulation(model.apply(KernelConfig.of(a).withRam(ramBytes)), 4, seed, 1).withBugs(bugs), steps, i -> { });
             out.printf("%s on %s: %d steps, %d checker runs, %d violation(s)%n", name, a.name(), steps.size(), r.counters().checks(),
                     r.violations().size());
             print(out, r, all);

@@ -2,6 +2,7 @@ package ptlab.cli;
 
 import picocli.CommandLine.Option;
 import ptlab.pgtable.KernelConfig;
+import ptlab.sim.Bug;
 
 /**
  * The kernel-configuration switches of {@link KernelConfig} that change the page-table
@@ -22,6 +23,20 @@ final class ModelOptions {
     @Option(names = "--dynamic-ptlocks", description = "ALLOC_SPLIT_PTLOCKS: split ptlocks come from a kmem_cache (the ctor can "
             + "fail), as with lock debugging, PREEMPT_RT or 32-bit.")
     boolean dynamicPtlocks;
+
+    @Option(names = "--bug", paramLabel = "NAME", description = "Run with a known lifecycle bug, to see what the checker reports "
+            + "(repeatable): no-rcu-free, no-kernel-sync, no-split-flush, no-tlb-flush. docs/experiments.md says which "
+            + "scenario steps each one needs.")
+    java.util.List<String> bugNames = new java.util.ArrayList<>();
+
+    /** The bugs given with {@code --bug}. */
+    java.util.Set<Bug> bugs() {
+        java.util.Set<Bug> out = java.util.EnumSet.noneOf(Bug.class);
+        for (String n : bugNames) {
+            out.add(Bug.byName(n));
+        }
+        return out;
+    }
 
     /** {@code base} with the switches given. */
     KernelConfig apply(KernelConfig base) {

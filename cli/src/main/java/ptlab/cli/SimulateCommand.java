@@ -105,6 +105,7 @@ final class SimulateCommand implements Callable<Integer> {
         if (report != null && jfr != null && report.toAbsolutePath().normalize().equals(jfr.toAbsolutePath().normalize())) {
             throw new PtlabException("--report and --jfr name the same file " + report + " (one would overwrite the other)");
         }
+        java.util.Set<ptlab.sim.Bug> bugs = model.bugs(); // an unknown name fails before anything runs
         List<Step> steps = scenario == null ? Scenarios.builtIn() : Scenarios.load(scenario);
         String name = scenario == null ? Scenarios.DEFAULT_NAME : scenario.toString();
         Recorder rec = jfr == null ? null : Recorder.start(jfr);
@@ -121,7 +122,7 @@ final class SimulateCommand implements Callable<Integer> {
                 Architecture a = archs.get(ai);
                 KernelConfig cfg = model.apply(KernelConfig.of(a).withRam(ramBytes));
                 long base = (long) ai * steps.size();
-                SimReport r = run(name, a, new Simulation(cfg, cpus, seed, checkEvery), steps, i -> progress.update(base + i, a.name()));
+                SimReport r = run(name, a, new Simulation(cfg, cpus, seed, checkEvery).withBugs(bugs), steps, i -> progress.update(base + i, a.name()));
                 reports.add(r);
                 row(out, r);
                 violations += r.violations().size();
