@@ -3,6 +3,7 @@ package ptlab.sim;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.IOException;
 import java.io.StringReader;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -49,6 +50,20 @@ class ScenarioTest {
         });
         assertThat(r.violations()).extracting(Violation::kind).containsExactly("test-rule");
         assertThat(r.foundAfter(r.violations().get(0))).isEqualTo("line 4 (touch)");
+    }
+
+    /** The example scenarios under docs/scenarios (the docs point users at them) parse. */
+    @Test
+    void theDocsExampleScenariosParse() throws IOException {
+        java.nio.file.Path dir = java.nio.file.Path.of("..", "docs", "scenarios");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isDirectory(dir), "docs/scenarios next to the core module");
+        try (java.util.stream.Stream<java.nio.file.Path> files = java.nio.file.Files.list(dir)) {
+            List<java.nio.file.Path> all = files.filter(f -> f.toString().endsWith(".scenario")).collect(java.util.stream.Collectors.toList());
+            assertThat(all).isNotEmpty();
+            for (java.nio.file.Path f : all) {
+                assertThat(Scenarios.load(f)).as(f.toString()).isNotEmpty();
+            }
+        }
     }
 
     @Test
