@@ -63,6 +63,11 @@ final class Pages {
         if (left >= 0) {
             return left == 0 ? pfn : -1;
         }
+        return dropGeneral(k, pfn, caller);
+    }
+
+    /** {@link #drop} of a frame that is no small data folio: finds its folio's head, or records what is wrong. */
+    private static long dropGeneral(Kernel k, long pfn, String caller) {
         long head = folioHead(k, pfn, "put", caller);
         if (head < 0) {
             return -1;
@@ -95,7 +100,7 @@ final class Pages {
                 }
                 continue;
             }
-            long head = drop(k, pfn, caller);
+            long head = dropGeneral(k, pfn, caller); // zero pfn and small folio already handled above
             if (head >= 0) {
                 int order = mem.orderOf(head);
                 if (order == 0) {

@@ -261,16 +261,27 @@ public final class PhysicalMemory {
      * effect another CPU could observe).
      */
     public int putPage(long pfn) {
-        int[] counts = sectionOfUsed(pfn, "put_page").refcount;
-        int off = offset(pfn);
+        int v = decrementIfPositive(sectionOfUsed(pfn, "put_page").refcount, offset(pfn));
+        if (v <= 0) {
+            throw new InvalidFrameException("put_page of pfn 0x" + Long.toHexString(pfn) + " whose refcount is " + v);
+        }
+        return v - 1;
+    }
+
+    /**
+     * Drops one reference if the count is positive (a CAS loop, so a put that must fail has no
+     * effect another CPU could observe); returns the count it found: at most 0 means nothing
+     * changed.
+     */
+    private static int decrementIfPositive(int[] counts, int off) {
         int v;
         do {
             v = (int) REFCOUNT.getVolatile(counts, off);
             if (v <= 0) {
-                throw new InvalidFrameException("put_page of pfn 0x" + Long.toHexString(pfn) + " whose refcount is " + v);
+                return v;
             }
         } while (!REFCOUNT.compareAndSet(counts, off, v, v - 1));
-        return v - 1;
+        return v;
     }
 
     /* ---- references of small data folios: the per-page work of fork and zap ---- */
@@ -291,16 +302,9 @@ public final class PhysicalMemory {
      * its 4 GiB MADV_DONTNEED 60 ms and 56 ms (medians of 6 replays).
      */
     public boolean tryGetSmall(long pfn) {
-        if (Long.compareUnsigned(pfn, frames) >= 0) {
-            return false;
-        }
-        Section s = section(pfn);
-        if (s == null) {
-            return false;
-        }
+        Section s = smallDataBlock(pfn);
         int off = offset(pfn);
-        if (s.state[off] != Section.ALLOCATED_HEAD || s.order[off] != 0 || liveTable(s.desc[off])
-                || (int) REFCOUNT.getVolatile(s.refcount, off) <= 0) {
+        if (s == null || (int) REFCOUNT.getVolatile(s.refcount, off) <= 0) {
             return false;
         }
         REFCOUNT.getAndAdd(s.refcount, off, 1);
@@ -314,30 +318,27 @@ public final class PhysicalMemory {
      * is already 0 (the general path reports it).
      */
     public int tryPutSmall(long pfn) {
-        if (Long.compareUnsigned(pfn, frames) >= 0) {
-            return -1;
-        }
-        Section s = section(pfn);
+        Section s = smallDataBlock(pfn);
         if (s == null) {
             return -1;
         }
-        int off = offset(pfn);
-        if (s.state[off] != Section.ALLOCATED_HEAD || s.order[off] != 0 || liveTable(s.desc[off])) {
-            return -1;
-        }
-        int[] counts = s.refcount;
-        int v;
-        do {
-            v = (int) REFCOUNT.getVolatile(counts, off);
-            if (v <= 0) {
-                return -1;
-            }
-        } while (!REFCOUNT.compareAndSet(counts, off, v, v - 1));
-        return v - 1;
+        int v = decrementIfPositive(s.refcount, offset(pfn));
+        return v <= 0 ? -1 : v - 1;
     }
 
-    private static boolean liveTable(PageDesc d) {
-        return d != null && !d.poisoned();
+    /** The section of {@code pfn} if it is an allocated order-0 block holding no live table, else null. */
+    private Section smallDataBlock(long pfn) {
+        if (Long.compareUnsigned(pfn, frames) >= 0) {
+            return null;
+        }
+        Section s = section(pfn);
+        if (s == null) {
+            return null;
+        }
+        int off = offset(pfn);
+        PageDesc d = s.desc[off];
+        boolean liveTable = d != null && !d.poisoned();
+        return s.state[off] == Section.ALLOCATED_HEAD && s.order[off] == 0 && !liveTable ? s : null;
     }
 
     /** The section of a frame the caller claims is in use; never-allocated memory has none. */
