@@ -337,9 +337,8 @@ public final class Simulation {
             return all;
         });
         for (Violation v : found) {
-            if (!violations.contains(v)) {
+            if (foundAfter.putIfAbsent(v, currentStep) == null) { // each kept once, with the step that first showed it
                 violations.add(v);
-                foundAfter.put(v, currentStep);
             }
         }
     }
