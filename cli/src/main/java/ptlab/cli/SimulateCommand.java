@@ -129,10 +129,12 @@ final class SimulateCommand implements Callable<Integer> {
             }
             ran = true;
         } finally {
-            if (rec != null && ran) {
-                rec.stop();
-            } else if (rec != null) {
-                rec.discard(); // a run that stopped with an error leaves no recording behind
+            if (rec != null) {
+                if (ran) {
+                    rec.stop();
+                } else {
+                    rec.discard(); // a run that stopped with an error leaves no recording behind
+                }
             }
         }
         out.println("  tables per level at the peak of NR_PAGETABLE (every mm, init_mm included); peak_kB = NR_PAGETABLE at the peak;");
