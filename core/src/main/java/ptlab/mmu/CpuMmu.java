@@ -45,6 +45,15 @@ import ptlab.pgtable.Mm;
  * bits 0-5) live in the page-offset bits of the pa, which are zero: the pa is aligned to the
  * entry size, at least the 4 KiB granule. An empty entry has key EMPTY.
  *
+ * Tried and not kept (2026-11-22): one word per entry for large base sets, [ASID | the page
+ * number above the set index | pfn | rights], where it fits (4-level x86-64 with 2^18 entries
+ * and 4 GiB of RAM: 12 + 18 + 20 + 6 bits). A bare lookup of such a 2 MiB table ran random 1
+ * GiB accesses in 4.0-4.5 ns against 7.5-8.3 for the 4 MiB table of pairs. But translatePa
+ * with it, behind a layout test in the fast path (the tag's extraction, a canonical test the
+ * truncated tag needs, the pfn's shift: six more field loads per translation), took 9.7-17 ns
+ * against 7.0-8.3 with pairs, and TLB hits on the pair layout got dearer (3.2-3.4 against
+ * 3.05-3.3), in three alternating JMH runs each. TlbDifferentialTest's aliased pages come from it.
+ *
  * Emptied entries: an invalidation clears the pa word as well as the key. A fill writes the
  * key, then the pa; another thread reading the pair in between (FreedFrameCheck) thus sees a
  * pa of 0 with no rights, never the pa of an entry a flush already removed.

@@ -27,6 +27,10 @@ import ptlab.pgtable.KernelConfig;
  * CPU's TLB must give what a read-only walk of the current tables gives at that moment: the
  * same pa, or a fault. A wrong key (an ASID or address bit left out), a missing flush or an
  * ASID reused without its flush shows as a difference, printed with the seed and the step.
+ *
+ * <p>Each process also maps a second run of pages {@link #ALIAS_PAGES} pages further: the
+ * same TLB slots with other keys. The kernel addresses include vmalloc pages, mapped by PTEs:
+ * base-page entries in the upper half (global ones on x86-64).
  */
 class TlbDifferentialTest {
     @RegisterExtension
@@ -38,12 +42,24 @@ class TlbDifferentialTest {
     private static final long THP_BASE = 0x8000_0000L;
     private static final long SEED = Long.getLong("ptlab.tlbdiff.seed", 0x71bd1ffL);
 
+    /** Pages between a page and its alias: a multiple of the base set's entries, so both share a slot. */
+    private static final int ALIAS_PAGES = 4096;
+
+    private static long aliasOffset(long page) {
+        return ALIAS_PAGES * page;
+    }
+
     @ParameterizedTest
     @MethodSource("ptlab.mmu.MmuFixture#architectures")
     void everyTranslationEqualsAWalkOfTheCurrentTables(String name) {
         Architecture a = Architectures.byName(name);
         Kernel k = checked.kernel(KernelConfig.of(a).withRam(1L << 30));
-        long kernelVa = new KernelMappings(k).layout().pageOffset();
+        KernelMappings km = new KernelMappings(k);
+        long kernelVa = km.layout().pageOffset();
+        // Kernel pages mapped by PTEs (global entries on x86-64): base-set entries in the upper half.
+        KernelMappings.Vmalloc vm = km.vmalloc(4);
+        assertThat(vm.result().ok()).as("vmalloc: %s", vm.result()).isTrue();
+        long vmallocVa = vm.va();
         long page = a.geometry().pageSize();
         // THP where the PMD maps 2 MiB (4K granules): huge pages, the huge zero page and splits
         // put block entries in the TLB; elsewhere a PMD block is too large for this RAM.
@@ -70,7 +86,7 @@ class TlbDifferentialTest {
             String what;
             if (op < 70) {
                 if (r.nextInt(3) != 0) { // else the last access again: a hit if it was mapped
-                    va = pick(r, a, page, huge, kernelVa);
+                    va = pick(r, a, page, huge, kernelVa, vmallocVa);
                     kind = r.nextInt(5) == 0 ? AccessKind.values()[r.nextInt(AccessKind.values().length)] : r.nextBoolean() ? AccessKind.READ : AccessKind.WRITE;
                     priv = r.nextInt(6) == 0 ? Privilege.KERNEL : Privilege.USER;
                 }
@@ -164,10 +180,12 @@ class TlbDifferentialTest {
     private static Process newProcess(Kernel k, String name, long page, long huge, SplittableRandom r) {
         Process p = k.newProcess(name);
         p.mmap(BASE, PAGES * page, 3, false);
+        p.mmap(BASE + aliasOffset(page), PAGES * page, 3, false);
         for (int i = 0; i < PAGES; i++) {
             int t = r.nextInt(3);
             if (t > 0) {
                 p.touch(BASE + i * page, page, t == 2);
+                p.touch(BASE + aliasOffset(page) + i * page, page, t == 1);
             }
         }
         if (huge > 0) {
@@ -181,9 +199,9 @@ class TlbDifferentialTest {
         return p;
     }
 
-    /** A user page (mostly), a kernel linear-map address, or a non-canonical alias of a user page. */
-    private static long pick(SplittableRandom r, Architecture a, long page, long huge, long kernelVa) {
-        long user = BASE + r.nextInt(PAGES + 2) * page + (r.nextInt((int) page) & ~7);
+    /** A user page (mostly), a kernel linear-map or vmalloc address, or a non-canonical alias of a user page. */
+    private static long pick(SplittableRandom r, Architecture a, long page, long huge, long kernelVa, long vmallocVa) {
+        long user = BASE + r.nextInt(PAGES + 2) * page + (r.nextInt((int) page) & ~7) + (r.nextInt(3) == 0 ? aliasOffset(page) : 0);
         if (huge > 0 && r.nextInt(4) == 0) {
             // Anywhere in the THP ranges: a block entry must give the offset within its block.
             user = THP_BASE + (r.nextLong(2 * huge) & ~7);
@@ -193,7 +211,7 @@ class TlbDifferentialTest {
             return user;
         }
         if (c < 8) {
-            return kernelVa + r.nextInt(1 << 20) * 8L;
+            return r.nextBoolean() ? kernelVa + r.nextInt(1 << 20) * 8L : vmallocVa + r.nextInt(4) * page + (r.nextInt((int) page) & ~7);
         }
         int vaBits = a.geometry().vaBits();
         return user | 1L << (vaBits + r.nextInt(64 - vaBits));
