@@ -246,10 +246,11 @@ final class Faults {
         if (!(peek instanceof PteMapping.Mapped)) {
             return false;
         }
+        boolean needPage;
         try (PteMapping.Mapped m = (PteMapping.Mapped) peek) {
             cur = m.read(idx);
+            needPage = v.isAnonymous() && write && (k.fmt.isNone(cur) || isZeroPte(k, cur) || sharedAnon(k, m, cur));
         }
-        boolean needPage = v.isAnonymous() && write && (k.fmt.isNone(cur) || isZeroPte(k, cur) || sharedAnon(k, cur));
         if (needPage) {
             v.anonVmaPrepare();
             AllocResult r = k.alloc.allocate(0, Gfp.HIGHUSER, "do_anonymous_page");
@@ -267,7 +268,7 @@ final class Faults {
         PteMapping.Mapped m = (PteMapping.Mapped) pm;
         try {
             cur = m.read(idx);
-            if (v.isAnonymous() && write && newPfn < 0 && (k.fmt.isNone(cur) || isZeroPte(k, cur) || sharedAnon(k, cur))) {
+            if (v.isAnonymous() && write && newPfn < 0 && (k.fmt.isNone(cur) || isZeroPte(k, cur) || sharedAnon(k, m, cur))) {
                 return false; // changed since the peek (zapped, or shared by a fork): allocate and retry
             }
             long pa;
@@ -333,13 +334,44 @@ final class Faults {
         return k.fmt.isPresent(pte) && k.isZeroPfn(k.fmt.outputAddress(Level.PTE, pte) >>> k.geo.pageShift());
     }
 
-    /** A present PTE whose page another mapping still references (after fork): COW needs a copy. */
-    private static boolean sharedAnon(Kernel k, long pte) {
+    /**
+     * A present read-only PTE whose page a write must copy ({@code !wp_can_reuse_anon_folio}):
+     * a small folio with another reference (a fork's), or a page of a PTE-mapped large folio
+     * unless {@code __wp_can_reuse_large_anon_folio} (6.13+, CONFIG_MM_ID) would reuse it:
+     * more than one of the folio's pages mapped, all in this mm, and every reference a mapping.
+     * An anonymous folio's references here are its mappings, and this mm maps a PTE-mapped
+     * THP's pages only through the table its PMD was split into, so the count of the table's
+     * PTEs into the folio decides. Before 2026-11-22 a large folio was never copied: after a
+     * fork, a write to a split THP made the page shared with the other process writable in
+     * place (both then saw each other's stores; PageContentsTest found it).
+     */
+    private static boolean sharedAnon(Kernel k, PteMapping.Mapped m, long pte) {
         if (!k.fmt.isPresent(pte) || k.fmt.isWrite(pte)) {
             return false;
         }
         long pfn = k.fmt.outputAddress(Level.PTE, pte) >>> k.geo.pageShift();
-        long head = k.alloc.memory().compoundHead(pfn);
-        return head >= 0 && k.alloc.memory().refcount(head) > 1 && k.alloc.memory().orderOf(head) == 0;
+        ptlab.phys.PhysicalMemory mem = k.alloc.memory();
+        long head = mem.compoundHead(pfn);
+        if (head < 0) {
+            return false;
+        }
+        int refs = mem.refcount(head);
+        int order = mem.orderOf(head);
+        if (order == 0) {
+            return refs > 1;
+        }
+        long end = head + (1L << order);
+        int here = 0;
+        int shift = k.geo.pageShift();
+        for (int i = 0, n = k.geo.entries(Level.PTE); i < n; i++) {
+            long e = m.read(i);
+            if (k.fmt.isPresent(e)) {
+                long f = k.fmt.outputAddress(Level.PTE, e) >>> shift;
+                if (f >= head && f < end) {
+                    here++;
+                }
+            }
+        }
+        return !(here > 1 && refs == here);
     }
 }

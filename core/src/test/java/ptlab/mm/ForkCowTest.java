@@ -63,6 +63,43 @@ class ForkCowTest {
         p.exit();
     }
 
+    /**
+     * A THP shared by a fork, then split in one process (here the child's partial mprotect):
+     * a write to one of its pages copies that page while the parent still maps the folio
+     * ({@code __wp_can_reuse_large_anon_folio}: mapped in another mm); once the parent has
+     * unmapped it, the child's next write reuses its page in place (every reference is a
+     * mapping of the child's, and more than one). Before 2026-11-22 the first write reused the
+     * shared page: parent and child then read each other's stores (PageContentsTest).
+     */
+    @org.junit.jupiter.api.Test
+    void aWriteToASharedSplitThpCopiesThePageAndReusesItOnceExclusive() {
+        Kernel k = kernels.kernel(KernelConfig.defaults().withRam(1L << 30));
+        long page = k.pageTables().geometry().pageSize();
+        long huge = 2L << 20;
+        Process p = k.newProcess("p");
+        assertThat(p.mmap(B, huge, 3, false)).isEqualTo(Errno.OK);
+        assertThat(p.madvise(B, huge, Advice.HUGEPAGE)).isEqualTo(Errno.OK);
+        assertThat(p.touch(B, huge, true)).isEqualTo(Errno.OK);
+        Translation.Mapped thp = mapped(k, p, B);
+        assertThat(thp.level()).as("a THP").isEqualTo(ptlab.arch.Level.PMD);
+        Process c = p.fork("c");
+        assertThat(c.mprotect(B, page, 1)).isEqualTo(Errno.OK); // splits the child's PMD
+        assertThat(c.mprotect(B, page, 3)).isEqualTo(Errno.OK);
+        long frames = k.alloc.allocatedFrames();
+
+        assertThat(c.touch(B + 5 * page, page, true)).isEqualTo(Errno.OK);
+        assertThat(mapped(k, c, B + 5 * page).pa()).as("the child's page 5 is a copy").isNotEqualTo(thp.pa() + 5 * page);
+        assertThat(mapped(k, p, B + 5 * page).pa()).as("the parent keeps the folio").isEqualTo(thp.pa() + 5 * page);
+        assertThat(k.alloc.allocatedFrames()).as("one new frame").isEqualTo(frames + 1);
+
+        assertThat(p.munmap(B, huge)).isEqualTo(Errno.OK); // the folio is now the child's alone
+        assertThat(c.touch(B + 6 * page, page, true)).isEqualTo(Errno.OK);
+        assertThat(mapped(k, c, B + 6 * page).pa()).as("reused in place").isEqualTo(thp.pa() + 6 * page);
+        assertThat(mapped(k, c, B + 6 * page).prot().write()).isTrue();
+        c.exit();
+        p.exit();
+    }
+
     private static Translation.Mapped mapped(Kernel k, Process p, long va) {
         Translation t = Translations.translate(k.pageTables(), p.mm(), va);
         assertThat(t).as("%s at 0x%x", p, va).isInstanceOf(Translation.Mapped.class);
