@@ -120,6 +120,10 @@ final class Faults {
         if (write) {
             v.anonVmaPrepare();
             got = k.alloc.allocateSmall(Gfp.HIGHUSER, "do_anonymous_page", pfns, n); // allocation i for page i, as one by one
+            PageContents c = k.contents;
+            for (int i = 0; i < got; i++) {
+                c.clear(pfns[i], 0, "do_anonymous_page"); // vma_alloc_zeroed_movable_folio, before the PTE is set
+            }
         }
         PageProt prot = v.faultProt(write);
         int shift = k.geo.pageShift();
@@ -292,6 +296,7 @@ final class Faults {
                     pa = k.zeroPfn << k.geo.pageShift();
                     written = false;
                 } else {
+                    k.contents.clear(newPfn, 0, "do_anonymous_page");
                     pa = newPfn << k.geo.pageShift();
                     newPfn = -1;
                     written = true;
@@ -303,7 +308,14 @@ final class Faults {
                 long oldPfn = k.fmt.outputAddress(Level.PTE, cur) >>> k.geo.pageShift();
                 boolean copied = newPfn >= 0;
                 if (copied) {
-                    // do_wp_page: copy on write (zero page, or a page still shared).
+                    // do_wp_page: copy on write (zero page, or a page still shared). wp_page_copy
+                    // takes a zeroed page for the zero page, a copy of the old one otherwise; the
+                    // old page is read-only in every mapping, so its bytes hold still.
+                    if (k.isZeroPfn(oldPfn)) {
+                        k.contents.clear(newPfn, 0, "wp_page_copy");
+                    } else {
+                        k.contents.copy(oldPfn, newPfn, "wp_page_copy");
+                    }
                     pa = newPfn << k.geo.pageShift();
                     newPfn = -1;
                 } else {

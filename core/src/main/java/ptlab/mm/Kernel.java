@@ -114,9 +114,27 @@ public final class Kernel {
         return tlbFlushes.get();
     }
 
+    /** Told of every user page the kernel zeroes or copies; {@link PageContents#NONE} until set. */
+    volatile PageContents contents = PageContents.NONE;
+
+    /**
+     * Registers what keeps the bytes of user pages (an emulator's guest memory): from now on it
+     * is told of every page the kernel zeroes or copies ({@link PageContents}), and at once of
+     * the zero pages allocated so far ({@code empty_zero_page}, the huge zero page), which
+     * read-only mappings share. {@code null} goes back to {@link PageContents#NONE}.
+     */
+    public synchronized void setPageContents(PageContents c) {
+        contents = c == null ? PageContents.NONE : c;
+        contents.clear(zeroPfn, 0, "empty_zero_page");
+        if (hugeZeroPfn >= 0) {
+            contents.clear(hugeZeroPfn, hugeOrder, "huge_zero_folio");
+        }
+    }
+
     synchronized long hugeZeroPfn() {
         if (hugeZeroPfn < 0) {
             hugeZeroPfn = alloc.allocate(hugeOrder, Gfp.KERNEL.zeroed(), "huge_zero_folio").pfnOrThrow();
+            contents.clear(hugeZeroPfn, hugeOrder, "huge_zero_folio"); // __GFP_ZERO, before any PMD maps it
         }
         return hugeZeroPfn;
     }

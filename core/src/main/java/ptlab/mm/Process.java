@@ -361,7 +361,7 @@ public final class Process {
             if ((shared || (prot & 2) != 0) && !k.vmEnoughMemory(alen >>> pageShift)) {
                 return Errno.ENOMEM;
             }
-            Shmem file = shared ? new Shmem(k.alloc, alen >>> pageShift, k.hugeOrder, k.log) : null;
+            Shmem file = shared ? new Shmem(k, alen >>> pageShift) : null;
             Vma v = new Vma(addr, end, vmFlags(prot, shared), file, shared ? 0 : addr >>> pageShift);
             v.owner = this;
             if (file != null) {

@@ -53,7 +53,7 @@ public final class Restore {
             throw new IllegalArgumentException(String.format("VMA %x-%x overlaps %s", start, end, p.intersecting(start, end).get(0)));
         }
         int pageShift = k.geo.pageShift();
-        Shmem file = backing == Backing.FILE ? new Shmem(k.alloc, (end - start) >>> pageShift, k.hugeOrder, k.log) : null;
+        Shmem file = backing == Backing.FILE ? new Shmem(k, (end - start) >>> pageShift) : null;
         Vma v = new Vma(start, end, flags, file, file != null ? pgoff : start >>> pageShift);
         v.owner = p;
         if (file != null) {

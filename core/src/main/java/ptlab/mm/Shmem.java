@@ -44,7 +44,14 @@ final class Shmem {
     /** One VMA of {@code i_mmap}. */
     record Mapping(Process process, Vma vma) {}
 
-    Shmem(BuddyAllocator alloc, long sizePages, int hugeOrder, ViolationLog log) {
+    /** The kernel's {@link PageContents} hook, read at each use (it may be set later). */
+    private final Kernel k;
+
+    Shmem(Kernel k, long sizePages) {
+        this.k = k;
+        BuddyAllocator alloc = k.alloc;
+        int hugeOrder = k.hugeOrder;
+        ViolationLog log = k.log;
         this.log = log;
         this.iMmapLock = new Mutex("i_mmap_rwsem", LockClass.I_MMAP, log);
         this.alloc = alloc;
@@ -112,6 +119,7 @@ final class Shmem {
         Long p = small.get(index);
         if (p == null) {
             p = alloc.allocate(0, Gfp.HIGHUSER, "shmem_alloc_folio").pfnOrThrow();
+            k.contents.clear(p, 0, "shmem_get_folio"); // clear_highpage of a new folio, before it is mapped
             small.put(index, p);
         }
         return p;
@@ -128,8 +136,16 @@ final class Shmem {
             return existing;
         }
         long pfn = alloc.allocate(hugeOrder, Gfp.HIGHUSER, "shmem_collapse").pfnOrThrow();
+        PageContents c = k.contents;
         for (long i = base; i < base + (1L << hugeOrder); i++) {
             Long p = small.remove(i);
+            // collapse_file: each small folio copied into its place (it is unmapped everywhere
+            // by now: the caller zapped every mapping), holes zeroed.
+            if (p != null) {
+                c.copy(p, pfn + (i - base), "collapse_file");
+            } else {
+                c.clear(pfn + (i - base), 0, "collapse_file");
+            }
             if (p != null && mem.putPage(p) == 0) {
                 alloc.free(p, 0);
             }

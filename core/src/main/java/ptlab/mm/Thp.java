@@ -87,6 +87,7 @@ final class Thp {
                 return false; // THP_FAULT_FALLBACK: map 4K pages instead
             }
             folio = r.pfnOrThrow();
+            k.contents.clear(folio, k.hugeOrder, "folio_zero_user"); // __do_huge_pmd_anonymous_page
         }
         PageDesc deposit;
         try {
@@ -167,6 +168,7 @@ final class Thp {
                 return false;
             }
             fresh = r.pfnOrThrow();
+            k.contents.clear(fresh, k.hugeOrder, "folio_zero_user"); // as a THP fault's
         } else if (k.alloc.memory().refcount(head) > 1) {
             split(p, v, pmdTable, pmdIdx); // do_huge_pmd_wp_page on a shared THP: fall back to PTEs
             return false;
@@ -410,10 +412,19 @@ final class Thp {
             PageTables.write(pmdTable, idx, 0L); // pmdp_collapse_flush
             k.flushTlbRange(p.mm, haddr, haddr + k.pmdSize);
             long[] words = pte.words();
+            PageContents c = k.contents;
             for (int i = 0; i < words.length; i++) {
                 long e = ptlab.phys.Words.getAndSet(words, i, 0L);
-                if (k.fmt.isPresent(e)) {
-                    Pages.put(k, k.fmt.outputAddress(Level.PTE, e) >>> k.geo.pageShift(), "collapse_huge_page");
+                // __collapse_huge_page_copy: each present page into its place in the folio, after
+                // the flush above (no CPU writes it any more); none and zero-page entries zeroed.
+                long src = k.fmt.isPresent(e) ? k.fmt.outputAddress(Level.PTE, e) >>> k.geo.pageShift() : -1;
+                if (src >= 0 && !k.isZeroPfn(src)) {
+                    c.copy(src, folio + i, "__collapse_huge_page_copy");
+                } else {
+                    c.clear(folio + i, 0, "__collapse_huge_page_copy");
+                }
+                if (src >= 0) {
+                    Pages.put(k, src, "collapse_huge_page");
                 }
             }
             k.pt.deposit(p.mm, pmdTable, pte);
