@@ -170,6 +170,32 @@ class PageContentsTest {
     }
 
     /**
+     * A hook registered after the huge zero page was mapped hears of both zero pages at once:
+     * loads through the read-only mappings that share them read zero, whatever the program's
+     * memory held before.
+     */
+    @Test
+    void aHookRegisteredLateHearsOfTheZeroPagesAlreadyMapped() {
+        Kernel k = checked.kernel(KernelConfig.defaults().withRam(64L << 20));
+        long page = k.geo.pageSize();
+        Process p = k.newProcess("late");
+        assertThat(p.mmap(PRIV, PRIV_LEN, 3, false)).isEqualTo(Errno.OK);
+        assertThat(p.madvise(PRIV, HUGE, Advice.HUGEPAGE)).isEqualTo(Errno.OK);
+        assertThat(p.touch(PRIV, HUGE, false)).isEqualTo(Errno.OK); // the huge zero page
+        assertThat(p.touch(PRIV + HUGE, page, false)).isEqualTo(Errno.OK); // empty_zero_page
+        GuestRam ram = new GuestRam(64L << 20, k.geo.pageShift());
+        k.setPageContents(ram);
+        new SimCpu(0).bindCurrentThread();
+        CpuMmu cpu = k.mmu().attach(SimCpu.current());
+        for (long va : new long[] {PRIV, PRIV + HUGE - 8, PRIV + HUGE, PRIV + HUGE + page - 8}) {
+            assertThat(access(cpu, p, va, false, 0, ram, page, "late")).as("0x%x", va).isZero();
+        }
+        assertThat(ram.sites.keySet()).containsExactlyInAnyOrder("clear empty_zero_page", "clear huge_zero_folio");
+        cpu.leave();
+        p.exit();
+    }
+
+    /**
      * One 8-byte load or store as an emulator does it: translate, and on a fault run the
      * page-fault handler ({@code touch}, which maps the page or breaks COW) and translate again.
      */
