@@ -24,7 +24,7 @@ import ptlab.pgtable.KernelConfig;
  * An emulator keeps guest memory by physical address, {@link PageContents} keeps it right:
  * random loads and stores through a CPU's {@code translatePa} (a fault goes to
  * {@link Process#touch}, the page-fault handler, and the access is retried), with forks,
- * MADV_DONTNEED, MADV_COLLAPSE, ranges written in one call, THP and 4K pages, the huge zero
+ * MADV_DONTNEED, MADV_COLLAPSE, mprotect, ranges written in one call, THP and 4K pages, the huge zero
  * page, private and shared anonymous memory, and exits, against a model of what each process must read: its own stores, a fork's copy of its
  * parent's, the shared mapping's common ones, and zero everywhere else. A missing clear shows
  * a freed page's old words in a new page; a missing copy loses a store at a fork's
@@ -108,9 +108,10 @@ class PageContentsTest {
                 // Half of the stores overwrite a stored word: after a fork, that is a copy-on-write.
                 long va = !model.isEmpty() && r.nextBoolean() ? pickKey(model, r) : base + (r.nextLong(len) & ~7L);
                 long value = r.nextLong() | 1;
-                access(cpu, g.p(), va, true, value, ram, page, at);
-                model.put(va, value);
-                stores++;
+                if (access(cpu, g.p(), va, true, value, ram, page, at) == value) {
+                    model.put(va, value);
+                    stores++;
+                } // else a read-only page (mprotect below): SIGSEGV, nothing stored
             } else if (op < 80) {
                 // A word stored before (mostly), or any word: never stored, it must read zero.
                 long va = !model.isEmpty() && r.nextBoolean() ? pickKey(model, r) : base + (r.nextLong(len) & ~7L);
@@ -135,10 +136,16 @@ class PageContentsTest {
                 // every word keeps its value, a page faulted in reads zero.
                 long from = base + r.nextLong(len / page) * page;
                 long n = Math.min((base + len - from) / page, 1 + r.nextInt(64));
-                assertThat(g.p().touch(from, n * page, true)).as(at).isEqualTo(Errno.OK);
+                assertThat(g.p().touch(from, n * page, true)).as(at).isIn(Errno.OK, Errno.EFAULT); // EFAULT: it met a read-only page
             } else if (op < 97) {
                 long from = base + r.nextLong(len / HUGE) * HUGE;
                 g.p().madvise(from, HUGE, Advice.COLLAPSE); // success or not, every word stays
+            } else if (op < 98) {
+                // mprotect: a run of pages read-only (stores there fault), or the whole region
+                // read-write again (a page still shared after a fork must stay copy-on-write).
+                long from = base + r.nextLong(len / page) * page;
+                long n = Math.min((base + len - from) / page, 1 + r.nextInt(600));
+                assertThat(r.nextInt(3) == 0 ? g.p().mprotect(from, n * page, 1) : g.p().mprotect(base, len, 3)).as(at).isEqualTo(Errno.OK);
             } else if (op < 99 && guests.size() > 1) {
                 guests.remove(g);
                 g.p().exit();
@@ -198,13 +205,18 @@ class PageContentsTest {
     /**
      * One 8-byte load or store as an emulator does it: translate, and on a fault run the
      * page-fault handler ({@code touch}, which maps the page or breaks COW) and translate again.
+     * Returns the word; {@code ~value} for a store the handler refuses (a read-only mapping).
      */
     private static long access(CpuMmu cpu, Process p, long va, boolean write, long value, GuestRam ram, long page, String at) {
         cpu.switchMm(p.mm());
         AccessKind kind = write ? AccessKind.WRITE : AccessKind.READ;
         long pa = cpu.translatePa(va, kind, Privilege.USER);
         if (Translation.isFault(pa)) {
-            assertThat(p.touch(va & -page, page, write)).as("%s: fault at 0x%x (%s)", at, va, Translation.faultOf(pa)).isEqualTo(Errno.OK);
+            Errno e = p.touch(va & -page, page, write);
+            if (e == Errno.EFAULT && write && !p.vmaAt(va).has(Vma.WRITE)) {
+                return ~value; // a store to a read-only mapping: the guest's SIGSEGV
+            }
+            assertThat(e).as("%s: fault at 0x%x (%s)", at, va, Translation.faultOf(pa)).isEqualTo(Errno.OK);
             pa = cpu.translatePa(va, kind, Privilege.USER);
             assertThat(Translation.isFault(pa)).as("%s: 0x%x after the fault: %s", at, va, Translation.isFault(pa) ? Translation.faultOf(pa) : "").isFalse();
         }
