@@ -74,11 +74,14 @@ class PageContentsTest {
 
     @Test
     void guestMemoryReadsWhatWasStoredThroughForksZapsAndCollapses() {
+        new SimCpu(0).runAs(this::randomRun); // the test thread as CPU 0, unbound again after
+    }
+
+    private void randomRun() {
         Kernel k = checked.kernel(KernelConfig.defaults().withRam(64L << 20));
         long page = k.geo.pageSize();
         GuestRam ram = new GuestRam(64L << 20, k.geo.pageShift());
         k.setPageContents(ram);
-        new SimCpu(0).bindCurrentThread();
         CpuMmu cpu = k.mmu().attach(SimCpu.current());
         SplittableRandom r = new SplittableRandom(SEED);
 
@@ -183,6 +186,10 @@ class PageContentsTest {
      */
     @Test
     void aHookRegisteredLateHearsOfTheZeroPagesAlreadyMapped() {
+        new SimCpu(0).runAs(this::lateHook);
+    }
+
+    private void lateHook() {
         Kernel k = checked.kernel(KernelConfig.defaults().withRam(64L << 20));
         long page = k.geo.pageSize();
         Process p = k.newProcess("late");
@@ -192,7 +199,6 @@ class PageContentsTest {
         assertThat(p.touch(PRIV + HUGE, page, false)).isEqualTo(Errno.OK); // empty_zero_page
         GuestRam ram = new GuestRam(64L << 20, k.geo.pageShift());
         k.setPageContents(ram);
-        new SimCpu(0).bindCurrentThread();
         CpuMmu cpu = k.mmu().attach(SimCpu.current());
         for (long va : new long[] {PRIV, PRIV + HUGE - 8, PRIV + HUGE, PRIV + HUGE + page - 8}) {
             assertThat(access(cpu, p, va, false, 0, ram, page, "late")).as("0x%x", va).isZero();

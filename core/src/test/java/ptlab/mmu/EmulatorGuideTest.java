@@ -75,8 +75,11 @@ class EmulatorGuideTest {
         }
         // guide:end
 
-        // Read back on a third CPU: the guest, then a fork whose child overwrites one word.
-        new SimCpu(2).bindCurrentThread();
+        new SimCpu(2).runAs(() -> readBack(k, guest, base, ram)); // the test thread as CPU 2, unbound again after
+    }
+
+    /** On a third CPU: every word of the guest, then a fork whose child overwrites one word. */
+    private static void readBack(Kernel k, Process guest, long base, long[] ram) {
         CpuMmu cpu = k.mmu().attach(SimCpu.current());
         cpu.switchMm(guest.mm());
         for (long va = base; va < base + (16L << 20); va += 8) {
