@@ -18,9 +18,8 @@ package ptlab.mm;
  * at its kernel path, the zero pages ({@code empty_zero_page}, the huge zero page, shared by
  * read-only mappings) when the hook is registered or, for the huge zero page, when it is first
  * allocated. So a program may start its memory with any bytes. Page tables are ptlab's own
- * words and never named. Snapshot analysis
- * ({@code ptlab.snapshot}) rebuilds pages whose bytes it does not know: what it tells of them
- * means nothing.
+ * words and never named. Snapshot analysis ({@code ptlab.snapshot}) rebuilds pages whose bytes
+ * it does not know: what it tells of them means nothing.
  */
 public interface PageContents {
     /**

@@ -44,20 +44,17 @@ final class Shmem {
     /** One VMA of {@code i_mmap}. */
     record Mapping(Process process, Vma vma) {}
 
-    /** The kernel's {@link PageContents} hook, read at each use (it may be set later). */
+    /** For its {@link PageContents} hook, read at each use (it may be set after the file was made). */
     private final Kernel k;
 
     Shmem(Kernel k, long sizePages) {
         this.k = k;
-        BuddyAllocator alloc = k.alloc;
-        int hugeOrder = k.hugeOrder;
-        ViolationLog log = k.log;
-        this.log = log;
-        this.iMmapLock = new Mutex("i_mmap_rwsem", LockClass.I_MMAP, log);
-        this.alloc = alloc;
-        this.mem = alloc.memory();
+        this.log = k.log;
+        this.iMmapLock = new Mutex("i_mmap_rwsem", LockClass.I_MMAP, k.log);
+        this.alloc = k.alloc;
+        this.mem = k.alloc.memory();
         this.sizePages = sizePages;
-        this.hugeOrder = hugeOrder;
+        this.hugeOrder = k.hugeOrder;
     }
 
     synchronized void addUser() {
