@@ -34,8 +34,8 @@ class PageContentsTest {
     @RegisterExtension
     final CheckedKernels checked = new CheckedKernels();
 
-    private static final long PRIV = 0x7f00_0000_0000L;
-    private static final long SHARED = 0x7f10_0000_0000L;
+    private static final long PRIV = 0x10_0000_0000L; // below every user address space limit (Sv39: 256 GiB)
+    private static final long SHARED = 0x20_0000_0000L;
     private static final long PRIV_LEN = 8L << 20;
     private static final long SHARED_LEN = 4L << 20;
     private static final long HUGE = 2L << 20;
@@ -72,13 +72,15 @@ class PageContentsTest {
     /** A live process and what it must read: its private words, and the shared mapping's words (one map for all). */
     record Guest(Process p, Map<Long, Long> priv, Map<Long, Long> shared) {}
 
-    @Test
-    void guestMemoryReadsWhatWasStoredThroughForksZapsAndCollapses() {
-        new SimCpu(0).runAs(this::randomRun); // the test thread as CPU 0, unbound again after
+    /** Where the PMD maps 2 MiB (4K granules) the run has THPs; elsewhere 4K pages only (its PMD block is 32 MiB or more). */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"x86_64-4l", "x86_64-5l", "arm64-4k-48", "arm64-16k-47", "arm64-64k-42", "riscv-sv39"})
+    void guestMemoryReadsWhatWasStoredThroughForksZapsAndCollapses(String arch) {
+        new SimCpu(0).runAs(() -> randomRun(arch)); // the test thread as CPU 0, unbound again after
     }
 
-    private void randomRun() {
-        Kernel k = checked.kernel(KernelConfig.defaults().withRam(64L << 20));
+    private void randomRun(String arch) {
+        Kernel k = checked.kernel(KernelConfig.of(ptlab.arch.Architectures.byName(arch)).withRam(64L << 20));
         long page = k.geo.pageSize();
         GuestRam ram = new GuestRam(64L << 20, k.geo.pageShift());
         k.setPageContents(ram);
@@ -105,7 +107,7 @@ class PageContentsTest {
             long base = shared ? SHARED : PRIV;
             long len = shared ? SHARED_LEN : PRIV_LEN;
             Map<Long, Long> model = shared ? g.shared() : g.priv();
-            String at = String.format("seed 0x%x step %d %s", SEED, step, g.p());
+            String at = String.format("%s seed 0x%x step %d %s", arch, SEED, step, g.p());
             int op = r.nextInt(100);
             if (op < 45) {
                 // Half of the stores overwrite a stored word: after a fork, that is a copy-on-write.
@@ -168,10 +170,13 @@ class PageContentsTest {
                 assertThat(access(cpu, g.p(), e.getKey(), false, 0, ram, page, "final")).as("%s shared 0x%x", g.p(), e.getKey()).isEqualTo(e.getValue());
             }
         }
-        System.out.printf("PageContentsTest: %d stores, %d loads checked, %d processes; hook calls %s%n", stores, loads, made, new TreeMap<>(ram.sites));
-        assertThat(ram.sites.keySet()).as("every kernel path that zeroes or copies a user page ran").contains(
-                "clear empty_zero_page", "clear huge_zero_folio", "clear do_anonymous_page", "clear folio_zero_user", "clear shmem_get_folio", "clear wp_page_copy", "copy wp_page_copy",
-                "copy __collapse_huge_page_copy", "clear __collapse_huge_page_copy", "copy collapse_file");
+        System.out.printf("PageContentsTest %s: %d stores, %d loads checked, %d processes; hook calls %s%n", arch, stores, loads, made, new TreeMap<>(ram.sites));
+        assertThat(ram.sites.keySet()).as("%s: every kernel path that zeroes or copies a user page ran", arch).contains(
+                "clear empty_zero_page", "clear do_anonymous_page", "clear shmem_get_folio", "clear wp_page_copy", "copy wp_page_copy");
+        if (k.pmdSize == HUGE) {
+            assertThat(ram.sites.keySet()).as("%s: and those of THPs", arch).contains("clear huge_zero_folio", "clear folio_zero_user",
+                    "copy __collapse_huge_page_copy", "clear __collapse_huge_page_copy", "copy collapse_file");
+        }
         cpu.leave();
         for (Guest g : guests) {
             g.p().exit();
