@@ -55,12 +55,11 @@ class EmulatorGuideTest {
                 mmu.switchMm(guest.mm());
                 try {
                     for (long va = base + id * (8L << 20); va < base + (id + 1) * (8L << 20); va += 8) {
-                        long pa = mmu.translatePa(va, AccessKind.WRITE, Privilege.USER);
-                        if (Translation.isFault(pa)) { // the page fault: handle_mm_fault, then retry
-                            if (guest.touch(va, 8, true) != Errno.OK) {
+                        long pa;
+                        while (Translation.isFault(pa = mmu.translatePa(va, AccessKind.WRITE, Privilege.USER))) {
+                            if (guest.touch(va, 8, true) != Errno.OK) { // the page fault: handle_mm_fault, then retry
                                 throw new IllegalStateException("SIGSEGV at 0x" + Long.toHexString(va) + ": " + Translation.faultOf(pa));
                             }
-                            pa = mmu.translatePa(va, AccessKind.WRITE, Privilege.USER);
                         }
                         ram[(int) (pa >>> 3)] = va; // the store
                     }
