@@ -20,7 +20,8 @@ import ptlab.pgtable.KernelConfig;
  * both write every page) while the main thread forks children that exit soon after (the
  * parent's next store to a THP the child shares splits it, and a page the child shares is
  * copied), collapses 2 MiB ranges (the copy runs after the PMD is cleared and flushed, so a
- * store must either land before it or fault and wait) and flips huge-page advice. After the
+ * store must either land before it or fault and wait; for shared memory, collapse_file zaps
+ * every mapping first) and flips huge-page advice. After the
  * threads stop, every word holds its thread's last store and every other word of a mapped
  * page zero: a store lost in a copy, or one made to a page after it was copied, shows.
  */
@@ -30,6 +31,9 @@ class PageContentsConcurrencyTest {
 
     private static final long BASE = 0x10_0000_0000L;
     private static final long LEN = 8L << 20;
+    /** A shared anonymous (shmem) region: collapse_file zaps every mapping, copies, then maps the huge folio. */
+    private static final long SHARED = 0x20_0000_0000L;
+    private static final long SHARED_LEN = 4L << 20;
     private static final long HUGE = 2L << 20;
     private static final long SEED = Long.getLong("ptlab.contents.seed", 0xc0ffeeL);
 
@@ -42,6 +46,7 @@ class PageContentsConcurrencyTest {
         Process p = k.newProcess("guest");
         assertThat(p.mmap(BASE, LEN, 3, false)).isEqualTo(Errno.OK);
         assertThat(p.madvise(BASE, LEN / 2, Advice.HUGEPAGE)).isEqualTo(Errno.OK);
+        assertThat(p.mmap(SHARED, SHARED_LEN, 3, true)).isEqualTo(Errno.OK);
 
         AtomicBoolean stop = new AtomicBoolean();
         AtomicReference<Throwable> failed = new AtomicReference<>();
@@ -57,7 +62,9 @@ class PageContentsConcurrencyTest {
                 try {
                     long value = (long) id << 48;
                     while (!stop.get()) {
-                        long va = BASE + ((r.nextLong(LEN / 16) * 16) | (8L * id)); // thread id owns word id of each 16 bytes
+                        boolean shared = r.nextInt(4) == 0;
+                        long va = (shared ? SHARED + r.nextLong(SHARED_LEN / 16) * 16 : BASE + r.nextLong(LEN / 16) * 16)
+                                | (8L * id); // thread id owns word id of each 16 bytes
                         value++;
                         assertThat(PageContentsTest.access(cpu, p, va, true, value, ram, page, "cpu" + id)).isEqualTo(value);
                         models.get(id).put(va, value);
@@ -84,7 +91,8 @@ class PageContentsConcurrencyTest {
                     }
                     child = p.fork("child" + forks++);
                 } else if (what < 8) {
-                    if (p.madvise(BASE + r.nextLong(LEN / HUGE) * HUGE, HUGE, Advice.COLLAPSE) == Errno.OK) {
+                    long at = r.nextInt(3) == 0 ? SHARED + r.nextLong(SHARED_LEN / HUGE) * HUGE : BASE + r.nextLong(LEN / HUGE) * HUGE;
+                    if (p.madvise(at, HUGE, Advice.COLLAPSE) == Errno.OK) {
                         collapses++;
                     }
                 } else {
@@ -105,12 +113,24 @@ class PageContentsConcurrencyTest {
         if (failed.get() != null) {
             throw new AssertionError("a vCPU failed", failed.get());
         }
-        System.out.printf("PageContentsConcurrencyTest: %d and %d stores racing %d forks and %d collapses; hook calls %s%n",
+        System.out.printf("PageContentsConcurrencyTest: %d and %d stores (a quarter shared) racing %d forks and %d collapses; hook calls %s%n",
                 stores[0], stores[1], forks, collapses, new java.util.TreeMap<>(ram.sites));
-        for (long va = BASE; va < BASE + LEN; va += page) {
+        // Every stored word reads back through a CPU (a shared page the parent no longer maps is
+        // faulted in from the page cache)...
+        new SimCpu(2).runAs(() -> {
+            CpuMmu cpu = k.mmu().attach(SimCpu.current());
+            for (Map<Long, Long> m : models) {
+                for (Map.Entry<Long, Long> e : m.entrySet()) {
+                    assertThat(PageContentsTest.access(cpu, p, e.getKey(), false, 0, ram, page, "final")).as("word 0x%x", e.getKey()).isEqualTo(e.getValue());
+                }
+            }
+            cpu.leave();
+        });
+        // ...and every other word of a mapped page is zero.
+        for (long va = BASE; va < SHARED + SHARED_LEN; va = va == BASE + LEN - page ? SHARED : va + page) {
             ptlab.kmap.Translation t = ptlab.kmap.Translations.translate(k.pageTables(), p.mm(), va);
             if (!(t instanceof ptlab.kmap.Translation.Mapped m)) {
-                for (long w = va; w < va + page; w += 8) {
+                for (long w = va; w < va + page && va < SHARED; w += 8) {
                     assertThat(models.get((int) ((w >>> 3) & 1)).containsKey(w)).as("0x%x stored but not mapped", w).isFalse();
                 }
                 continue;
