@@ -241,32 +241,34 @@ class PageContentsTest {
         return ram.words[w];
     }
 
-    /**
-     * Every word of every page {@code g} maps in the two regions, read from the guest memory at
-     * the pa the tables give (no fault, no TLB): what the model says, zero where it says nothing,
-     * so a page that kept a freed page's words shows wherever they are. A private page the
-     * model holds a word of must be mapped (nothing here swaps).
-     */
+    /** {@link #checkMappedWords} over both regions of {@code g}. */
     private static void checkEveryMappedWord(Kernel k, Guest g, GuestRam ram, String when) {
+        checkMappedWords(k, g.p(), ram, PRIV, PRIV_LEN, g.priv(), true, when);
+        checkMappedWords(k, g.p(), ram, SHARED, SHARED_LEN, g.shared(), false, when);
+    }
+
+    /**
+     * Every word of every page {@code p} maps in [{@code from}, {@code from + len}), read from
+     * the guest memory at the pa the tables give (no fault, no TLB): what {@code model} says,
+     * zero where it says nothing, so a page that kept a freed page's words shows wherever they
+     * are. With {@code mustMap} (private memory: nothing here swaps), a page holding a stored
+     * word must be mapped; a shared page may be held by the page cache alone.
+     */
+    static void checkMappedWords(Kernel k, Process p, GuestRam ram, long from, long len, Map<Long, Long> model, boolean mustMap, String when) {
         long page = k.geo.pageSize();
-        for (long[] region : new long[][] {{PRIV, PRIV_LEN}, {SHARED, SHARED_LEN}}) {
-            Map<Long, Long> model = region[0] == PRIV ? g.priv() : g.shared();
-            for (long va = region[0]; va < region[0] + region[1]; va += page) {
-                ptlab.kmap.Translation t = ptlab.kmap.Translations.translate(k.pageTables(), g.p().mm(), va);
-                if (!(t instanceof ptlab.kmap.Translation.Mapped m)) {
-                    if (region[0] == PRIV) {
-                        for (long w = va; w < va + page; w += 8) {
-                            assertThat(model.containsKey(w)).as("%s: %s 0x%x holds a stored word but is not mapped", when, g.p(), w).isFalse();
-                        }
-                    }
-                    continue;
+        for (long va = from; va < from + len; va += page) {
+            ptlab.kmap.Translation t = ptlab.kmap.Translations.translate(k.pageTables(), p.mm(), va);
+            if (!(t instanceof ptlab.kmap.Translation.Mapped m)) {
+                for (long w = va; mustMap && w < va + page; w += 8) {
+                    assertThat(model.containsKey(w)).as("%s: %s 0x%x holds a stored word but is not mapped", when, p, w).isFalse();
                 }
-                int base = Math.toIntExact(m.pa() >>> 3);
-                for (int i = 0; i < page / 8; i++) {
-                    long w = va + 8L * i;
-                    assertThat(ram.words[base + i]).as("%s: %s word 0x%x (pa 0x%x)", when, g.p(), w, m.pa() + 8L * i)
-                            .isEqualTo(model.getOrDefault(w, 0L));
-                }
+                continue;
+            }
+            int base = Math.toIntExact(m.pa() >>> 3);
+            for (int i = 0; i < page / 8; i++) {
+                long w = va + 8L * i;
+                assertThat(ram.words[base + i]).as("%s: %s word 0x%x (pa 0x%x)", when, p, w, m.pa() + 8L * i)
+                        .isEqualTo(model.getOrDefault(w, 0L));
             }
         }
     }
