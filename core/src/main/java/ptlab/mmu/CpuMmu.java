@@ -69,7 +69,24 @@ import ptlab.pgtable.Mm;
  * every base hit dearer: the minimum of tlbHit's iterations was 3.15-3.52 ns in five
  * alternating pairs against 2.77-3.19, over the hit goal of 3 ns; not kept.
  *
- * Slow path order: the smallest block size (above), then pending shootdowns (drain() if the
+ * Set prediction (2026-11-22, later): the fast path probes one of two sets, the base set or
+ * the smallest block size's (fTlb), and the slow path's first probe the other, both with the
+ * tag the fast path loaded; after SWAP_AFTER hits of that first probe with no fill of the fast
+ * path's own set between them, the two change places. A hardware TLB's way prediction, in
+ * software: any set may answer a lookup (an entry is a valid cached translation whichever set
+ * holds it, and the hit test is the same), so the choice changes only the cost. Guest RAM on
+ * THP then hits in the fast path, as base pages do: random accesses over a GiB of THP in
+ * JMH MmuBench (-f 1 -wi 3 -i 5, three alternating pairs of runs against the jar before,
+ * medians) went from 5.9-7.5 ns to 2.55-2.93; tlbHit 2.82-3.17 before, 2.84-3.05 after;
+ * tlbMissWalk4Level 19.1-23.6 before, 19.3-21.4 after. The fast path loads the set's four
+ * fields as it loaded the base set's (C2 treats neither as constants). A mix of both kinds of page changes sets every
+ * SWAP_AFTER first-probe hits at most, so each kind reaches the slow path about as often as
+ * it takes the fast one while the other is predicted: with a fraction f of THP accesses, about
+ * 2f(1 - f) of all translations take the slow path's first probe, against f with the base set
+ * always first (more for f < 1/2, less above). The pa of a first-probe hit is computed before
+ * a swap: the swap changes the offset mask (TlbDifferentialTest's bursts failed without that).
+ *
+ * Slow path order: the smallest block size (above, or the base set when the fast path has the blocks), then pending shootdowns (drain() if the
  * tag is poisoned or `requested` moved), the canonical check, then the block sets (skipped
  * until a block entry was ever filled), the base set again only if a drain ran (the fast
  * path's probe had the poisoned tag), then the walk from the cached root (X86Walker on x86-64,
@@ -181,6 +198,8 @@ public final class CpuMmu {
     static final long POISON_TAG = EMPTY;
     /** The bits of an entry's second word that hold its rights; the rest is the pa. */
     static final long RIGHTS_BITS = Rights.ALL;
+    /** Hits of the slow path's first probe, with no fill of the fast path's set between, after which the two swap. */
+    static final int SWAP_AFTER = 64;
 
     private final Mmu mmu;
     private final int id;
@@ -210,6 +229,21 @@ public final class CpuMmu {
     private final int fShift;
     private final long fOffset;
     private final int fMask;
+    /*
+     * The two sets the fast path and the slow path's first probe look at: the predicted set
+     * (p*) is the fast path's, the other (o*) the first probe's. The base set and fTlb, in
+     * one order or the other: see "Set prediction" in the notes. Owner only.
+     */
+    private long[] pTlb;
+    private int pShift;
+    private long pOffset;
+    private int pMask;
+    private long[] oTlb;
+    private int oShift;
+    private long oOffset;
+    private int oMask;
+    /** Translations the slow path's first probe answered since the last swap or own-set fill (owner only). */
+    private int otherHits;
 
     /* ---- current context ---- */
     /** Volatile: Mmu reads it from other threads before it reuses a dead mm's ASID. */
@@ -248,6 +282,7 @@ public final class CpuMmu {
     private long misses;
     private long faults;
     private long flushesApplied;
+    private long predictionSwaps;
 
     /** Direct-mapped TLB set for blocks of one size. */
     static final class BlockSet {
@@ -312,6 +347,7 @@ public final class CpuMmu {
         this.fShift = first.shift;
         this.fOffset = (1L << first.shift) - 1;
         this.fMask = first.mask;
+        predictBase(true);
         this.controls = Controls.LINUX;
         this.kernelRoot = mmu.kernelRoot();
         this.userRoot = splitRoots ? -1 : kernelRoot;
@@ -506,16 +542,31 @@ public final class CpuMmu {
         // Fast path, kept small enough to inline into the emulator's loop: a base-page hit with
         // no shootdown pending (a non-canonical address never hits: see the notes on keys).
         // Everything else goes to slowPath, which gets the tag this load read.
-        long vpn = va >>> baseShift;
-        long[] t = bTlb;
-        int i = ((int) vpn & bMask) << 1;
+        long vpn = va >>> pShift;
+        long[] t = pTlb;
+        int i = ((int) vpn & pMask) << 1;
         long k = t[i];
         long v = t[i + 1];
         long tag = (long) TAG.getOpaque(this);
         if (hit(k, v, vpn, tag, need)) {
-            return (v & ~RIGHTS_BITS) | (va & baseOffset);
+            return (v & ~RIGHTS_BITS) | (va & pOffset);
         }
         return slowPath(va, need, kind, tag);
+    }
+
+    /**
+     * Makes the base set the fast path's ({@code base}) or the smallest block size's set, and
+     * the other one the slow path's first probe. Owner only.
+     */
+    private void predictBase(boolean base) {
+        otherHits = 0;
+        if (base) {
+            pTlb = bTlb; pShift = baseShift; pOffset = baseOffset; pMask = bMask;
+            oTlb = fTlb; oShift = fShift; oOffset = fOffset; oMask = fMask;
+        } else {
+            pTlb = fTlb; pShift = fShift; pOffset = fOffset; pMask = fMask;
+            oTlb = bTlb; oShift = baseShift; oOffset = baseOffset; oMask = bMask;
+        }
     }
 
     /*
@@ -531,13 +582,18 @@ public final class CpuMmu {
         // tag matches nothing, and a non-canonical address no key). Skipped, as the loop over
         // the block sets below, until a block entry was ever filled.
         if (blockFills != 0) {
-            long fv = va >>> fShift;
-            long[] f = fTlb;
-            int fi = ((int) fv & fMask) << 1;
+            long fv = va >>> oShift;
+            long[] f = oTlb;
+            int fi = ((int) fv & oMask) << 1;
             long fk = f[fi];
             long fw = f[fi + 1];
             if (hit(fk, fw, fv, fastTag, need)) {
-                return (fw & ~RIGHTS_BITS) | (va & fOffset);
+                long pa = (fw & ~RIGHTS_BITS) | (va & oOffset);
+                if (++otherHits >= SWAP_AFTER) {
+                    predictBase(f == bTlb); // after the pa: the swap changes oOffset
+                    predictionSwaps++;
+                }
+                return pa;
             }
         }
         boolean drained = false;
@@ -607,9 +663,15 @@ public final class CpuMmu {
         if (r.levelIndex == baseIndex) {
             t[i] = vpn | tag;
             t[i + 1] = r.pagePa | r.rights;
+            if (t == pTlb) {
+                otherHits = 0; // a miss in the fast path's own set: it is still in use
+            }
         } else {
             BlockSet s = setOf[r.levelIndex];
             blockFills++;
+            if (s.tlb == pTlb) {
+                otherHits = 0;
+            }
             long bv = va >>> s.shift;
             int j = ((int) bv & s.mask) << 1;
             s.tlb[j] = bv | tag;
@@ -786,6 +848,11 @@ public final class CpuMmu {
     /** Flush requests this CPU applied to its TLB (its own and other CPUs' shootdowns). */
     public long flushesApplied() {
         return flushesApplied;
+    }
+
+    /** Times the fast path's set changed, between the base pages' and the smallest blocks' (notes: "Set prediction"). */
+    public long predictionSwaps() {
+        return predictionSwaps;
     }
 
     /** The CPU this MMU belongs to, for messages. */

@@ -84,7 +84,28 @@ class TlbDifferentialTest {
         for (int step = 0; step < 4000; step++) {
             int op = r.nextInt(100);
             String what;
-            if (op < 70) {
+            if (op < 1 && huge > 0) {
+                // A burst of accesses to one kind of page: enough hits of the slow path's first
+                // probe for the fast path to change sets (both ways), each access compared too.
+                boolean thp = r.nextBoolean();
+                for (int n = 0; n < 3 * CpuMmu.SWAP_AFTER; n++) {
+                    long bva = thp ? THP_BASE + (r.nextLong(2 * huge) & ~7) : BASE + r.nextInt(PAGES) * page + (r.nextInt((int) page) & ~7);
+                    AccessKind bkind = r.nextInt(4) == 0 ? AccessKind.WRITE : AccessKind.READ;
+                    long misses = cpu.misses();
+                    long got = cpu.translatePa(bva, bkind, Privilege.USER);
+                    boolean hit = cpu.misses() == misses;
+                    hits += hit ? 1 : 0;
+                    thpHits += hit && thp ? 1 : 0;
+                    translations++;
+                    long want = reference(k, hw, cpu, bva, bkind, Privilege.USER, ref);
+                    String at = String.format("%s seed 0x%x step %d burst %d: %s 0x%x in %s", name, SEED, step, n, bkind, bva, cur.mm());
+                    assertThat(Translation.isFault(got)).as(at + ": fault").isEqualTo(Translation.isFault(want));
+                    if (!Translation.isFault(got)) {
+                        assertThat(got).as(at + ": pa").isEqualTo(want);
+                    }
+                }
+                what = thp ? "thp burst" : "base burst";
+            } else if (op < 70) {
                 if (r.nextInt(3) != 0) { // else the last access again: a hit if it was mapped
                     va = pick(r, a, page, huge, kernelVa, vmallocVa);
                     kind = r.nextInt(5) == 0 ? AccessKind.values()[r.nextInt(AccessKind.values().length)] : r.nextBoolean() ? AccessKind.READ : AccessKind.WRITE;
@@ -159,12 +180,13 @@ class TlbDifferentialTest {
             }
             assertThat(k.mmu().audit()).as("%s seed 0x%x step %d after %s", name, SEED, step, what).isEmpty();
         }
-        System.out.printf("TlbDifferentialTest %s: %d translations, %d TLB hits (%d in THP ranges), %d processes (ASIDs reused), identical to the walk%n",
-                name, translations, hits, thpHits, made);
+        System.out.printf("TlbDifferentialTest %s: %d translations, %d TLB hits (%d in THP ranges), %d changes of the fast path's set, %d processes (ASIDs reused), identical to the walk%n",
+                name, translations, hits, thpHits, cpu.predictionSwaps(), made);
         assertThat(made).as("processes made: more than the ASIDs, so some were reused").isGreaterThan(CpuMmu.MAX_ASID);
         assertThat(hits).as("TLB hits among %d translations", translations).isGreaterThan(translations / 20);
         if (huge > 0) {
             assertThat(thpHits).as("TLB hits in the THP ranges").isGreaterThan(translations / 50);
+            assertThat(cpu.predictionSwaps()).as("changes of the fast path's set").isGreaterThan(10);
         }
         cpu.leave();
         for (Process p : procs) {
